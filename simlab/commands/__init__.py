@@ -1,0 +1,1 @@
+"""Sub-commands of the ``simlab`` CLI (one module each, imported lazily)."""
