@@ -1,0 +1,397 @@
+"""The question bank: one YAML file per topic, loaded with a safe loader and validated.
+
+Where the bank lives: ``$SIMLAB_QUIZ_BANK`` if set, else ``<repo>/scenarios/quiz`` next to the
+``simlab`` package (an editable or source install). A non-editable install must set the variable.
+
+Every problem in every file is reported at once, one line each, in the project's error shape::
+
+    error: scenarios/quiz/serverless.yaml: [2].answer: must be one of A | B | C | D, got 'E'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from simlab.errors import Problem, ScenarioError, SimlabError, fmt_value
+from simlab.quiz.curriculum import ANSWER_IDS, FACT_QUESTIONS, SECTIONS, TOPICS, topic_prefix
+from simlab.schema import (
+    Bool,
+    Field,
+    Float,
+    Int,
+    Invalid,
+    Kind,
+    OneOf,
+    Schema,
+    Str,
+    suggest,
+)
+
+__all__ = [
+    "LETTERS", "Question", "Bank", "BankError", "BankNotFound", "bank_dir", "load_bank",
+    "load_file", "QUESTION_SCHEMA",
+]
+
+LETTERS: tuple[str, ...] = ("A", "B", "C", "D")
+BANK_ENV = "SIMLAB_QUIZ_BANK"
+
+
+class BankNotFound(SimlabError):
+    """The bank directory does not exist (an installation problem, not a user's input)."""
+
+
+class BankError(ScenarioError):
+    """Problems in one or more bank files; ``lines()`` gives one ``error: FILE: …`` per problem."""
+
+    def __init__(self, errors: list[ScenarioError]) -> None:
+        self.errors = list(errors)
+        super().__init__([p for e in self.errors for p in e.problems], self.errors[0].file)
+
+    def lines(self) -> list[str]:
+        return [line for e in self.errors for line in e.lines()]
+
+
+# --------------------------------------------------------------------------- kinds
+
+
+@dataclass(frozen=True)
+class Nullable(Kind):
+    """``null`` or a value of ``inner`` (the key itself is still required)."""
+
+    inner: Kind
+
+    @property
+    def describe(self) -> str:  # type: ignore[override]
+        return f"{self.inner.describe} or null"
+
+    def convert(self, raw: Any, path: str) -> Any:
+        if raw is None:
+            return None
+        try:
+            return self.inner.convert(raw, path)
+        except Invalid:
+            raise Invalid(f"must be {self.describe}", raw) from None
+
+
+@dataclass(frozen=True)
+class LetterMap(Kind):
+    """A mapping with exactly the keys A, B, C, D, each to a value of ``item``."""
+
+    item: Kind = Str()
+    what: str = "non-empty strings"
+
+    @property
+    def describe(self) -> str:  # type: ignore[override]
+        return f"a mapping of A, B, C, D to {self.what}"
+
+    def convert(self, raw: Any, path: str) -> dict[str, Any]:
+        if not isinstance(raw, Mapping):
+            raise Invalid(f"must be {self.describe}", raw)
+        keys = [str(k) for k in raw]
+        if sorted(keys) != list(LETTERS):
+            raise Invalid(f"must be {self.describe}", f"keys {', '.join(keys) or '(none)'}")
+        out, problems = {}, []
+        for key, value in raw.items():
+            try:
+                out[str(key)] = self.item.convert(value, f"{path}.{key}")
+            except Invalid as e:
+                problems.append(Problem(f"{path}.{key}", e.allowed, fmt_value(e.given)))
+        if problems:
+            raise Invalid("", problems=problems)
+        return dict(sorted(out.items()))
+
+
+def _facts_schemas() -> dict[str, Schema]:
+    """One schema per decision-engine question type (the public contract of ``simlab.decide``)."""
+    positive = Float(min=0.0, min_open=True)
+    question = {q: Field("question", OneOf((q,)), doc="question type") for q in FACT_QUESTIONS}
+    return {
+        "deployment": Schema("deployment facts", [
+            question["deployment"],
+            Field("requests_per_day", Int(min=0)),
+            Field("traffic", OneOf(("steady", "spiky", "intermittent", "scheduled"))),
+            Field("payload_mb", positive),
+            Field("inference_seconds", positive),
+            Field("latency_slo_ms", Nullable(positive)),
+            Field("realtime", Bool()),
+            Field("cold_start_ok", Bool()),
+            Field("records", Nullable(Int(min=1))),
+            Field("models", Int(min=1)),
+            Field("containers", Int(min=1)),
+        ]),
+        "monitoring": Schema("monitoring facts", [
+            question["monitoring"],
+            Field("concern", OneOf(("input_drift", "accuracy", "bias", "feature_importance"))),
+            Field("labels", OneOf(("none", "delayed", "immediate"))),
+            Field("label_delay_days", Nullable(Float(min=0.0))),
+        ]),
+        "rollout": Schema("rollout facts", [
+            question["rollout"],
+            Field("goal", OneOf(("reduce_risk", "compare_models", "instant_switch",
+                                 "no_user_impact", "simplest", "gradual_steps"))),
+            Field("downtime_ok", Bool()),
+        ]),
+    }
+
+
+FACTS_SCHEMAS = _facts_schemas()
+
+
+@dataclass(frozen=True)
+class Facts(Kind):
+    """A decision-engine facts mapping; its ``question`` key selects the schema."""
+
+    describe: str = "a facts mapping with question: " + " | ".join(FACT_QUESTIONS)
+
+    def convert(self, raw: Any, path: str) -> dict[str, Any]:
+        if not isinstance(raw, Mapping):
+            raise Invalid(f"must be {self.describe}", raw)
+        kind = raw.get("question")
+        if kind not in FACTS_SCHEMAS:
+            hint = suggest(kind, FACT_QUESTIONS) if isinstance(kind, str) else ""
+            raise Invalid("", problems=[Problem(
+                f"{path}.question", f"must be one of {' | '.join(FACT_QUESTIONS)}{hint}",
+                fmt_value(kind))])
+        problems: list[Problem] = []
+        out = FACTS_SCHEMAS[kind].validate(dict(raw), path, problems)
+        if problems:
+            raise Invalid("", problems=problems)
+        return out
+
+
+# --------------------------------------------------------------------------- question schema
+
+
+def _check_id_prefix(q: dict, path: str) -> list[Problem]:
+    prefix = topic_prefix(q["topic"])
+    if not re.fullmatch(rf"{re.escape(prefix)}-\d{{3}}", q["id"]):
+        return [Problem(f"{path}.id", f"must be {prefix}-NNN for topic {q['topic']}",
+                        fmt_value(q["id"]))]
+    return []
+
+
+def _check_answer(q: dict, path: str) -> list[Problem]:
+    if q["answer"] not in q["options"]:
+        return [Problem(f"{path}.answer", "must be one of the option keys", fmt_value(q["answer"]))]
+    if set(q["explanations"]) != set(q["options"]):
+        return [Problem(f"{path}.explanations", "must explain every option",
+                        ", ".join(sorted(q["explanations"])))]
+    return []
+
+
+def _check_option_ids(q: dict, path: str) -> list[Problem]:
+    facts, ids = q["facts"], q["option_ids"]
+    if facts is None and ids is None:
+        return []
+    if ids is None:
+        return [Problem(f"{path}.option_ids",
+                        "is required when facts is given: a mapping of A, B, C, D to answer ids")]
+    if facts is None:
+        return [Problem(f"{path}.facts", f"is required when option_ids is given: {Facts().describe}")]
+    allowed = ANSWER_IDS[facts["question"]]
+    problems = [Problem(f"{path}.option_ids.{k}",
+                        f"must be a {facts['question']} answer id ({' | '.join(allowed)})"
+                        f"{suggest(v, allowed)}", fmt_value(v))
+                for k, v in ids.items() if v not in allowed]
+    if not problems and len(set(ids.values())) != len(ids):
+        problems.append(Problem(f"{path}.option_ids", "must give each option a different answer id",
+                                ", ".join(ids.values())))
+    return problems
+
+
+QUESTION_SCHEMA = Schema(
+    "quiz question",
+    [
+        Field("id", Str(pattern=r"[a-z][a-z-]*-\d{3}", describe="an id like serverless-003"),
+              doc="unique, <topic-prefix>-NNN"),
+        Field("topic", OneOf(TOPICS)),
+        Field("domain", Int(min=1, max=4), doc="MLA-C01 domain"),
+        Field("section", OneOf(SECTIONS, def_text="a heading path of the exam notes "
+                               "(see simlab/quiz/curriculum.py SECTIONS)")),
+        Field("scenario", Str(describe="a non-empty string")),
+        Field("options", LetterMap()),
+        Field("answer", OneOf(LETTERS)),
+        Field("explanations", LetterMap()),
+        Field("option_ids", LetterMap(Str(), "answer ids"), default=None),
+        Field("facts", Facts(), default=None),
+    ],
+    checks=(_check_id_prefix, _check_answer, _check_option_ids),
+)
+
+
+# --------------------------------------------------------------------------- bank
+
+
+@dataclass(frozen=True)
+class Question:
+    """One validated multiple-choice question."""
+
+    id: str
+    topic: str
+    domain: int
+    section: str
+    scenario: str
+    options: dict[str, str]
+    answer: str
+    explanations: dict[str, str]
+    option_ids: dict[str, str] | None = None
+    facts: dict[str, Any] | None = None
+    file: str = ""
+
+
+@dataclass(frozen=True)
+class Bank:
+    """All questions of the bank, in file then document order."""
+
+    questions: tuple[Question, ...]
+    root: Path
+
+    def __len__(self) -> int:
+        return len(self.questions)
+
+    def by_id(self) -> dict[str, Question]:
+        return {q.id: q for q in self.questions}
+
+    def sections(self, topic: str) -> list[str]:
+        """The curriculum sections the topic's questions point at, most cited first."""
+        counts: dict[str, int] = {}
+        for q in self.questions:
+            if q.topic == topic:
+                counts[q.section] = counts.get(q.section, 0) + 1
+        return sorted(counts, key=lambda s: (-counts[s], s))
+
+    def select(self, topics: list[str] | None = None, domains: list[int] | None = None
+               ) -> list[Question]:
+        """The questions matching every given filter (``None`` = no filter)."""
+        return [q for q in self.questions
+                if (not topics or q.topic in topics) and (not domains or q.domain in domains)]
+
+
+def bank_dir(environ: Mapping[str, str]) -> Path:
+    """The bank directory: ``$SIMLAB_QUIZ_BANK`` or ``<repo>/scenarios/quiz``.
+
+    Raises:
+        BankNotFound: when that directory does not exist.
+    """
+    given = environ.get(BANK_ENV)
+    if given:
+        path = Path(given).expanduser()
+    else:
+        import simlab
+
+        path = Path(simlab.__file__).resolve().parents[1] / "scenarios" / "quiz"
+    if not path.is_dir():
+        how = f"${BANK_ENV}" if given else f"the source tree (set ${BANK_ENV} to the bank directory)"
+        raise BankNotFound(f"no quiz bank at {path} (from {how})")
+    return path
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _parse_yaml(text: str) -> Any:
+    """``yaml.safe_load`` semantics, with the C loader when available (the quiz must start fast).
+
+    Raises:
+        Invalid: when the text is not valid YAML (``allowed`` says where).
+    """
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "(top level)"
+        raise Invalid(where, getattr(e, "problem", None) or str(e)) from None
+
+
+def _question(raw: dict, index: int, file: str, topic: str | None,
+              problems: list[Problem]) -> Question | None:
+    path = f"[{index}]"
+    before = len(problems)
+    data = QUESTION_SCHEMA.validate(raw, path, problems)
+    if len(problems) > before:
+        return None
+    if topic is not None and data["topic"] != topic:
+        problems.append(Problem(f"{path}.topic", f"must be {topic!r} (the file name)",
+                                fmt_value(data["topic"])))
+        return None
+    return Question(file=file, **data)
+
+
+def load_file(path: Path) -> list[Question]:
+    """The questions of one bank file.
+
+    Raises:
+        ScenarioError: listing every problem in the file.
+    """
+    file = _display(path)
+    topic = path.stem if path.stem in TOPICS else None
+    problems: list[Problem] = []
+    if topic is None:
+        problems.append(Problem("(file name)", f"must be <topic>.yaml with a topic from "
+                                f"{', '.join(TOPICS)}{suggest(path.stem, TOPICS)}",
+                                fmt_value(path.name)))
+    try:
+        raw = _parse_yaml(path.read_text(encoding="utf-8"))
+    except Invalid as e:
+        raise ScenarioError([Problem(e.allowed, "must be valid YAML", str(e.given))], file) from None
+    if not isinstance(raw, list) or not raw:
+        problems.append(Problem("(top level)", "must be a non-empty list of questions",
+                                fmt_value(raw)))
+        raise ScenarioError(problems, file)
+    questions = [_question(item, i, file, topic, problems) for i, item in enumerate(raw)]
+    if problems:
+        raise ScenarioError(problems, file)
+    return [q for q in questions if q is not None]
+
+
+def _normalise(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def _duplicates(questions: list[Question]) -> list[ScenarioError]:
+    """Ids and scenario texts used twice (reported at the second use)."""
+    seen_ids: dict[str, Question] = {}
+    seen_text: dict[str, Question] = {}
+    errors: list[ScenarioError] = []
+    for q in questions:
+        for seen, key, what in ((seen_ids, q.id, "id"), (seen_text, _normalise(q.scenario), "scenario")):
+            first = seen.setdefault(key, q)
+            if first is not q:
+                errors.append(ScenarioError([Problem(
+                    f"{q.id}.{what}", f"must be unique (also used by {first.id} in {first.file})",
+                    fmt_value(q.id if what == "id" else q.scenario))], q.file))
+    return errors
+
+
+def load_bank(root: Path) -> Bank:
+    """Every ``*.yaml`` file under ``root``, validated together.
+
+    Raises:
+        BankError: listing every problem in every file (including duplicate ids or scenarios).
+        BankNotFound: when ``root`` holds no YAML file.
+    """
+    files = sorted(root.glob("*.yaml"))
+    if not files:
+        raise BankNotFound(f"no quiz bank files (*.yaml) in {root}")
+    questions: list[Question] = []
+    errors: list[ScenarioError] = []
+    for path in files:
+        try:
+            questions.extend(load_file(path))
+        except ScenarioError as e:
+            errors.append(e)
+    errors.extend(_duplicates(questions))
+    if errors:
+        raise BankError(errors)
+    return Bank(tuple(questions), root)

@@ -1,0 +1,147 @@
+"""Results of a run: the JSON summary, per-request records and per-minute metrics as DataFrames."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simlab.accounting import per_minute_busy
+from simlab.records import ERROR_NAMES, Err, Outcome
+from simlab.simulation import Simulation, predictions
+
+__all__ = ["Result", "OUTCOME_NAMES"]
+
+OUTCOME_NAMES = {Outcome.COMPLETED: "completed", Outcome.FAILED: "failed",
+                 Outcome.THROTTLED: "throttled", Outcome.IN_FLIGHT: "in_flight"}
+
+
+class Result:
+    """What ``simlab.run`` returns. DataFrames are built on first access."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        self.scenario = sim.scenario
+        self.seed = sim.seed
+        self.deployments = {d.name: d for d in sim.deployments}
+        self.predictions = {d.name: predictions(sim, d) for d in sim.deployments}
+
+    def summary(self) -> dict[str, Any]:
+        """The ``--json`` object (statistics after warm-up)."""
+        return {
+            "scenario": self.scenario.name,
+            "seed": self.seed,
+            "duration_s": float(self.sim.duration),
+            "warmup_s": float(self.sim.warmup),
+            "deployments": {name: d.summary() for name, d in self.deployments.items()},
+        }
+
+    def to_json(self) -> str:
+        """The summary as one JSON line (byte-identical for the same scenario and seed)."""
+        return json.dumps(self.summary(), ensure_ascii=False, allow_nan=False)
+
+    @cached_property
+    def requests(self):
+        """One row per request per deployment (pandas DataFrame)."""
+        import pandas as pd
+
+        return pd.concat([self._requests_of(d) for d in self.deployments.values()], ignore_index=True)
+
+    def _requests_of(self, d):
+        import pandas as pd
+
+        wl, log, end = self.sim.workload, d.log, self.sim.duration
+        outcome = log.outcome(end)
+        errors = np.array([ERROR_NAMES[Err(i)] for i in range(len(Err))], dtype=object)
+        variants = np.array(d.variant_names(), dtype=object)
+        frame = pd.DataFrame({
+            "deployment": d.name,
+            "request_id": np.arange(wl.n),
+            "variant": variants[log.variant],
+            "instance": log.instance,
+            "t_arrival": wl.t,
+            "t_start": log.t_start,
+            "t_done": log.t_done,
+            "wait_ms": (log.t_start - wl.t) * 1000.0,
+            "model_ms": np.where(np.isfinite(log.t_start), log.model_s * 1000.0, np.nan),
+            "overhead_ms": np.where(np.isfinite(log.t_start), log.overhead_s * 1000.0, np.nan),
+            "latency_ms": (log.t_done - wl.t) * 1000.0,
+            "outcome": pd.Categorical.from_codes(outcome, list(OUTCOME_NAMES.values())),
+            "error": errors[log.error],
+            "cold_start": log.cold,
+            "payload_kb": wl.payload_bytes / 1024.0,
+            "row": wl.row,
+            "model_version": log.model_version,
+            "prediction": self.predictions[d.name],
+            "measured": wl.t >= self.sim.warmup,
+        })
+        frame.loc[outcome != Outcome.COMPLETED, "prediction"] = np.nan
+        return frame
+
+    @cached_property
+    def metrics(self):
+        """Per-minute CloudWatch-style metrics per deployment and variant (pandas DataFrame).
+
+        Invocations and errors are counted in the minute a request arrived; ModelLatency (µs)
+        is queue wait + model time on the instance and OverheadLatency (µs) the rest, averaged
+        over requests that completed; CPUUtilization is busy worker time / worker capacity.
+        """
+        import pandas as pd
+
+        return pd.concat([self._metrics_of(d) for d in self.deployments.values()], ignore_index=True)
+
+    def _metrics_of(self, d):
+        import pandas as pd
+
+        wl, log = self.sim.workload, d.log
+        n_min = int(np.ceil(self.sim.duration / 60.0))
+        minute = np.minimum((wl.t // 60).astype(np.int64), n_min - 1)
+        done = log.outcome(self.sim.duration) == Outcome.COMPLETED
+        frames = []
+        for v, vname in enumerate(d.variant_names()):
+            sel = log.variant == v
+            count = lambda m: np.bincount(minute[m], minlength=n_min)  # noqa: E731
+            inv = count(sel)
+            ok = sel & done
+            n_ok = count(ok)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                model_us = np.bincount(minute[ok], weights=(log.t_start[ok] - wl.t[ok] + log.model_s[ok]) * 1e6,
+                                       minlength=n_min) / n_ok
+                over_us = np.bincount(minute[ok], weights=log.overhead_s[ok] * 1e6, minlength=n_min) / n_ok
+            instances = d.instances_per_minute(v, n_min)
+            workers = d.workers_of_variant(v)
+            busy = per_minute_busy(log.t_start[sel], log.busy_s[sel], n_min)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                cpu = np.where(instances > 0, 100.0 * busy / (instances * workers * 60.0), 0.0)
+                per_inst = np.where(instances > 0, inv / instances, np.nan)
+            frames.append(pd.DataFrame({
+                "deployment": d.name, "variant": vname, "minute": np.arange(n_min),
+                "t_s": np.arange(n_min) * 60.0,
+                "Invocations": inv,
+                "Invocation4XXErrors": count(sel & np.isin(log.error, [Err.PAYLOAD_TOO_LARGE, Err.THROTTLED, Err.NOT_READY])),
+                "Invocation5XXErrors": count(sel & np.isin(log.error, [Err.TIMEOUT, Err.MODEL_ERROR])),
+                "ModelLatency": model_us, "OverheadLatency": over_us,
+                "InstanceCount": instances, "InvocationsPerInstance": per_inst,
+                "CPUUtilization": np.minimum(cpu, 100.0),
+            }))
+        return pd.concat(frames, ignore_index=True)
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        """Write summary.json, requests.csv and metrics.csv into ``out_dir``; returns the paths."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = [out / "summary.json", out / "requests.csv", out / "metrics.csv"]
+        paths[0].write_text(json.dumps(self.summary(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        self.requests.to_csv(paths[1], index=False)
+        self.metrics.to_csv(paths[2], index=False)
+        paths.extend(self._write_extras(out))
+        return paths
+
+    def _write_extras(self, out: Path) -> list[Path]:
+        written = []
+        for d in self.deployments.values():
+            written.extend(d.write_outputs(out, self))
+        return written

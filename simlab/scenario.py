@@ -1,0 +1,166 @@
+"""Scenario files: load, validate (every problem at once), and describe them.
+
+``load_scenario(path)`` returns a :class:`Scenario` or raises :class:`~simlab.errors.ScenarioError`
+listing every problem as ``error: FILE: field.path: must be …, got …``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from simlab.deployments import TYPES, deployment_class
+from simlab.errors import Problem, ScenarioError, fmt_value
+from simlab.schema import Any_, Duration, Field, Int, Invalid, ListOf, Schema, Str, suggest
+from simlab.workload import ARRIVAL_KINDS, WORKLOAD_SCHEMAS
+
+__all__ = ["Scenario", "load_scenario", "scenario_from_dict", "SCENARIO_SCHEMA", "model_ids"]
+
+
+def model_ids() -> tuple[str, ...]:
+    from simlab.zoo import MODEL_IDS
+
+    return tuple(MODEL_IDS)
+
+
+def _model(raw: Any, path: str) -> str:
+    ids = model_ids()
+    if raw not in ids:
+        hint = suggest(raw, ids) if isinstance(raw, str) else ""
+        raise Invalid(f"must be a bundled model{hint} (simlab models): {', '.join(ids)}", raw)
+    return raw
+
+
+def _workload(raw: Any, path: str) -> dict:
+    if not isinstance(raw, dict):
+        raise Invalid("must be a mapping with `arrivals` and the fields of that kind", raw)
+    kind = raw.get("arrivals")
+    if kind not in ARRIVAL_KINDS:
+        hint = suggest(kind, ARRIVAL_KINDS) if isinstance(kind, str) else ""
+        raise Invalid("", problems=[Problem(f"{path}.arrivals", f"must be one of {' | '.join(ARRIVAL_KINDS)}{hint}",
+                                            fmt_value(kind))])
+    problems: list[Problem] = []
+    out = WORKLOAD_SCHEMAS[kind].validate(raw, path, problems)
+    if problems:
+        raise Invalid("", problems=problems)
+    return out
+
+
+def _deployment(raw: Any, path: str) -> dict:
+    if not isinstance(raw, dict):
+        raise Invalid("must be a mapping with `name` and `type`", raw)
+    kind = raw.get("type")
+    if kind not in TYPES:
+        hint = suggest(kind, TYPES) if isinstance(kind, str) else ""
+        raise Invalid("", problems=[Problem(f"{path}.type", f"must be one of {' | '.join(TYPES)}{hint}",
+                                            fmt_value(kind))])
+    if importlib.util.find_spec(TYPES[kind].split(":")[0]) is None:
+        raise Invalid("", problems=[Problem(f"{path}.type", "is not available in this build of simlab", kind)])
+    problems: list[Problem] = []
+    out = deployment_class(kind).SCHEMA.validate(raw, path, problems)
+    if problems:
+        raise Invalid("", problems=problems)
+    return out
+
+
+def _top_checks(cfg: dict, path: str) -> list[Problem]:
+    problems = []
+    if cfg["warmup"] >= cfg["duration"]:
+        problems.append(Problem("warmup", f"must be shorter than duration ({cfg['duration']:g} s)", f"{cfg['warmup']:g} s"))
+    names = [d["name"] for d in cfg["deployments"]]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        problems.append(Problem("deployments", "deployment names must be unique", ", ".join(dup)))
+    return problems
+
+
+SCENARIO_SCHEMA = Schema("scenario", [
+    Field("name", Str(), doc="scenario name (shown in reports)"),
+    Field("description", Str(), default="", doc="free text"),
+    Field("seed", Int(min=0), default=0, doc="root random seed (the CLI's --seed overrides it)"),
+    Field("duration", Duration(min=0, min_open=True), unit="s", doc="simulated time"),
+    Field("warmup", Duration(), default=0.0, unit="s", doc="initial period excluded from statistics"),
+    Field("model", Any_(describe="a bundled model id", convert_fn=_model), default="breast_cancer_logreg",
+          doc="bundled scikit-learn model (see `simlab models`)"),
+    Field("workload", Any_(describe="a workload mapping", convert_fn=_workload), doc="the request stream"),
+    Field("deployments", ListOf(Any_(describe="a deployment mapping", convert_fn=_deployment), min_len=1),
+          doc="deployments compared side by side on the identical request stream"),
+], checks=(_top_checks,))
+
+
+@dataclass
+class Scenario:
+    """A validated scenario. ``deployments`` and ``workload`` are converted config dicts."""
+
+    name: str
+    duration: float
+    warmup: float
+    model: str
+    workload: dict[str, Any]
+    deployments: list[dict[str, Any]]
+    seed: int = 0
+    description: str = ""
+    path: Path | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+
+def scenario_from_dict(raw: Any, *, file: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
+    """Validate a parsed scenario mapping. Raises ScenarioError with every problem found."""
+    problems: list[Problem] = []
+    cfg = SCENARIO_SCHEMA.validate(raw, "", problems)
+    if not problems:
+        problems.extend(_trace_problems(cfg, base_dir or Path.cwd()))
+    if problems:
+        raise ScenarioError(problems, file=file)
+    path = (base_dir / Path(file).name) if base_dir else None
+    return Scenario(name=cfg["name"], duration=cfg["duration"], warmup=cfg["warmup"], model=cfg["model"],
+                    workload=cfg["workload"], deployments=cfg["deployments"], seed=cfg["seed"],
+                    description=cfg["description"], path=path, raw=raw)
+
+
+def _trace_problems(cfg: dict, base_dir: Path) -> list[Problem]:
+    wl = cfg["workload"]
+    if wl["arrivals"] != "trace":
+        return []
+    path = Path(wl["file"]) if Path(wl["file"]).is_absolute() else base_dir / wl["file"]
+    if not path.is_file():
+        return [Problem("workload.file", "must name a readable CSV file", str(path))]
+    import numpy as np
+
+    from simlab.workload import _header_lines
+
+    try:
+        np.loadtxt(path, delimiter=",", usecols=0, ndmin=1, skiprows=_header_lines(path))
+    except (ValueError, OSError) as e:
+        return [Problem("workload.file", "must be a CSV whose first column holds numbers (seconds)",
+                        f"{path} ({str(e).splitlines()[0]})")]
+    return []
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file (``yaml.safe_load`` only).
+
+    Raises:
+        ScenarioError: unreadable file, YAML syntax error (with its line), or any invalid field.
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScenarioError([Problem("", "cannot read the file", type(e).__name__ + ": " + str(e))], file=str(path)) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
+        what = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ScenarioError([Problem(where, "invalid YAML syntax", what)], file=str(path)) from None
+    return scenario_from_dict(raw, file=str(path), base_dir=path.resolve().parent)

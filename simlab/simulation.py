@@ -1,0 +1,113 @@
+"""Run a scenario: one SimPy clock, one shared request stream, every deployment side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import numpy as np
+import simpy
+
+from simlab.deployments import deployment_class
+from simlab.deployments.base import Deployment
+from simlab.rng import Streams
+from simlab.scenario import Scenario
+from simlab.workload import Workload, build_workload
+
+__all__ = ["Simulation", "run"]
+
+Progress = Callable[[float], None]
+
+
+class Simulation:
+    """The shared context of one run: clock (``env``), workload, random streams, models.
+
+    Other processes (auto scaling, monitors, rollouts) schedule themselves on ``env``; a process
+    that changes a deployment calls ``deployment.admit_until(env.now)`` first.
+    """
+
+    def __init__(self, scenario: Scenario, *, seed: int | None = None) -> None:
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else seed
+        self.streams = Streams(self.seed)
+        self.duration, self.warmup = scenario.duration, scenario.warmup
+        self.env = simpy.Environment()
+        self.dataset = _dataset(scenario.model)
+        self.workload: Workload = build_workload(
+            scenario.workload, streams=self.streams, duration=self.duration, warmup=self.warmup,
+            serve_rows=self.dataset.serve_idx, base_dir=scenario.base_dir)
+        self.deployments: list[Deployment] = [deployment_class(d["type"])(d) for d in scenario.deployments]
+        for d in self.deployments:
+            d.bind(self)
+
+    def model(self, name: str, version: int = 0):
+        """The bundled model ``name`` at ``version`` (trained once, cached with skops)."""
+        from simlab.zoo import load_model
+
+        return load_model(name, version=version)
+
+    def profiled_service_time(self, name: str):
+        """Measured predict latency of the real model on this machine (opt-in ``profile``)."""
+        from simlab.zoo import profile_service_time
+
+        return profile_service_time(name, seed=self.seed)
+
+    def _progress(self, callback: Progress, step: float):
+        while True:
+            yield self.env.timeout(step)
+            callback(min(1.0, self.env.now / self.duration))
+
+    def run(self, progress: Progress | None = None) -> Simulation:
+        """Advance the clock to the end and let every deployment settle its books."""
+        for d in self.deployments:
+            d.start()
+        if progress is not None:
+            self.env.process(self._progress(progress, max(60.0, self.duration / 100)))
+        self.env.run(until=self.duration)
+        for d in self.deployments:
+            d.finish()
+        return self
+
+
+@cache
+def _dataset(name: str):
+    from simlab.zoo import dataset
+
+    return dataset(name)
+
+
+def run(scenario: Scenario | str, *, seed: int | None = None, progress: Progress | None = None) -> Any:
+    """Simulate ``scenario`` (a Scenario or a path) and return a :class:`~simlab.result.Result`.
+
+    Raises:
+        ScenarioError: when a path is given and the file is invalid.
+    """
+    from simlab.result import Result
+    from simlab.scenario import load_scenario
+
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    sim = Simulation(scenario, seed=seed).run(progress)
+    return Result(sim)
+
+
+def predictions(sim: Simulation, d: Deployment) -> np.ndarray:
+    """The real model output for every request a deployment completed (NaN elsewhere).
+
+    Predictions do not change timing, so they are computed after the run, vectorised per
+    (model, version): the model scores the dataset rows once and requests index the result.
+    """
+    out = np.full(sim.workload.n, np.nan)
+    served = np.isfinite(d.log.t_start)
+    for v in range(len(d.variant_names())):
+        mask = served & (d.log.variant == v)
+        for version in np.unique(d.log.model_version[mask]):
+            sel = mask & (d.log.model_version == version)
+            model = sim.model(d.model_of_variant(v), int(version))
+            out[sel] = _scores(model, sim.dataset.X)[sim.workload.row[sel]]
+    return out
+
+
+def _scores(model, X: np.ndarray) -> np.ndarray:
+    return np.asarray(model.score_output(X), dtype=float)
