@@ -48,9 +48,10 @@ class Result:
         """One row per request per deployment (pandas DataFrame)."""
         import pandas as pd
 
-        return pd.concat([self._requests_of(d) for d in self.deployments.values()], ignore_index=True)
+        return pd.concat([d.requests_frame(self) for d in self.deployments.values()], ignore_index=True)
 
-    def _requests_of(self, d):
+    def requests_of(self, d):
+        """The default per-request frame of one deployment (``Deployment.requests_frame`` uses it)."""
         import pandas as pd
 
         wl, log, end = self.sim.workload, d.log, self.sim.duration
@@ -91,9 +92,10 @@ class Result:
         """
         import pandas as pd
 
-        return pd.concat([self._metrics_of(d) for d in self.deployments.values()], ignore_index=True)
+        return pd.concat([d.metrics_frame(self) for d in self.deployments.values()], ignore_index=True)
 
-    def _metrics_of(self, d):
+    def metrics_of(self, d):
+        """The default per-minute frame of one deployment (``Deployment.metrics_frame`` uses it)."""
         import pandas as pd
 
         wl, log = self.sim.workload, d.log

@@ -33,6 +33,7 @@ class Simulation:
         self.streams = Streams(self.seed)
         self.duration, self.warmup = scenario.duration, scenario.warmup
         self.env = simpy.Environment()
+        self.models: dict[tuple[str, int], object] = {}  # (name, version) -> ZooModel
         self.dataset = _dataset(scenario.model)
         self.workload: Workload = build_workload(
             scenario.workload, streams=self.streams, duration=self.duration, warmup=self.warmup,
@@ -42,10 +43,26 @@ class Simulation:
             d.bind(self)
 
     def model(self, name: str, version: int = 0):
-        """The bundled model ``name`` at ``version`` (trained once, cached with skops)."""
-        from simlab.zoo import load_model
+        """The model ``name`` at ``version``: a registered one (e.g. retrained during the run),
+        else the bundled model trained on its default split (version 0).
 
-        return load_model(name, version=version)
+        Raises:
+            KeyError: for a version above 0 that nobody registered.
+        """
+        key = (name, version)
+        if key not in self.models:
+            if version != 0:
+                raise KeyError(f"model {name!r} has no version {version} in this run")
+            from simlab.zoo import load_model
+
+            self.models[key] = load_model(name, version=0)
+        return self.models[key]
+
+    def register_model(self, name: str, model) -> int:
+        """Add a new version of ``name`` (e.g. after retraining); returns its version number."""
+        version = 1 + max((v for (n, v) in self.models if n == name), default=0)
+        self.models[(name, version)] = model
+        return version
 
     def profiled_service_time(self, name: str):
         """Measured predict latency of the real model on this machine (opt-in ``profile``)."""
@@ -99,7 +116,9 @@ def predictions(sim: Simulation, d: Deployment) -> np.ndarray:
     (model, version): the model scores the dataset rows once and requests index the result.
     """
     out = np.full(sim.workload.n, np.nan)
-    served = np.isfinite(d.log.t_start)
+    from simlab.records import Err
+
+    served = np.isfinite(d.log.t_start) & (d.log.error == Err.NONE)
     for v in range(len(d.variant_names())):
         mask = served & (d.log.variant == v)
         for version in np.unique(d.log.model_version[mask]):

@@ -125,6 +125,14 @@ class Deployment:
         """Requests one instance of ``variant`` serves at once."""
         return next((le.workers for le in self.leases if le.variant == variant), 1)
 
+    def requests_frame(self, result):
+        """This deployment's rows of ``Result.requests`` (override to add type-specific columns)."""
+        return result.requests_of(self)
+
+    def metrics_frame(self, result):
+        """This deployment's rows of ``Result.metrics`` (override to add type-specific metrics)."""
+        return result.metrics_of(self)
+
     def write_outputs(self, out_dir, result) -> list:
         """Type-specific files for ``--out`` (e.g. batch output); returns the paths written."""
         return []
