@@ -26,7 +26,7 @@ ARRIVAL_KINDS = ("poisson", "diurnal", "bursty", "schedule", "trace")
 
 _COMMON = [
     Field("arrivals", OneOf(ARRIVAL_KINDS), doc="how requests arrive over time"),
-    Field("payload_kb", DistSpec(unit="kb", scale=1024.0), default=4.0, unit="KiB",
+    Field("payload_kb", DistSpec(unit="kb", scale=1024.0), default=Dist.fixed(4 * 1024.0), unit="KiB",
           doc="request payload size: a number or a distribution spec with `mean_kb` (1 KiB = 1024 bytes)"),
 ]
 

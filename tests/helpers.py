@@ -1,0 +1,33 @@
+"""Shared test helpers: build scenarios in code and run them."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import simlab
+from simlab.scenario import scenario_from_dict
+
+
+def rt(name: str = "rt", **overrides: Any) -> dict[str, Any]:
+    """A real-time endpoint deployment mapping with test-friendly defaults (no overhead)."""
+    base = {"name": name, "type": "real_time_endpoint", "instance_type": "ml.m5.large",
+            "instance_count": 1, "workers_per_instance": 1,
+            "service_time": {"dist": "exponential", "mean_ms": 10}, "overhead_ms": 0}
+    base.update(overrides)
+    return base
+
+
+def scenario(*deployments: dict, rate: float = 50.0, duration: float = 600.0, warmup: float = 0.0,
+             workload: dict | None = None, **top: Any) -> dict[str, Any]:
+    """A scenario mapping with a Poisson workload unless ``workload`` is given."""
+    raw = {"name": "test", "duration": duration, "warmup": warmup, "model": "breast_cancer_logreg",
+           "workload": workload or {"arrivals": "poisson", "rate_per_s": rate, "payload_kb": 4},
+           "deployments": list(deployments) or [rt()]}
+    raw.update(top)
+    return copy.deepcopy(raw)
+
+
+def run(raw: dict[str, Any], seed: int = 1):
+    """Validate and simulate a scenario mapping."""
+    return simlab.run(scenario_from_dict(raw), seed=seed)

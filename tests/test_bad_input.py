@@ -1,0 +1,101 @@
+"""Malformed scenario files: exit code 2, one line per problem naming file and field, no traceback."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+
+import pytest
+
+from simlab.cli import Environment, ExitStatus, main
+
+GOOD = """\
+name: t
+duration: 1h
+workload: {arrivals: poisson, rate_per_s: 2}
+deployments:
+  - {name: rt, type: real_time_endpoint, instance_type: ml.m5.large, instance_count: 1}
+"""
+
+# (case id, file text, substrings that must appear in the error output)
+CASES = [
+    ("yaml-syntax", "name: t\nduration: [1h\n", ["line 3", "invalid YAML"]),
+    ("not-a-mapping", "- just\n- a list\n", ["(top level)", "must be a mapping"]),
+    ("missing-duration", GOOD.replace("duration: 1h\n", ""), ["duration: is required"]),
+    ("bad-duration-unit", GOOD.replace("1h", "1 week"), ["duration: must be a duration", "'1 week'"]),
+    ("negative-duration", GOOD.replace("1h", "-5"), ["duration: must be a duration"]),
+    ("warmup-too-long", GOOD.replace("duration: 1h", "duration: 1h\nwarmup: 2h"), ["warmup: must be shorter"]),
+    ("unknown-top-field", GOOD + "duraton: 3\n", ["duraton: unknown field (did you mean 'duration'?)"]),
+    ("negative-rate", GOOD.replace("rate_per_s: 2", "rate_per_s: -3"), ["workload.rate_per_s: must be a number > 0", "got -3"]),
+    ("zero-rate", GOOD.replace("rate_per_s: 2", "rate_per_s: 0"), ["workload.rate_per_s", "got 0"]),
+    ("string-rate", GOOD.replace("rate_per_s: 2", "rate_per_s: fast"), ["workload.rate_per_s", "'fast'"]),
+    ("unknown-arrivals", GOOD.replace("poisson", "poison"), ["workload.arrivals: must be one of", "did you mean 'poisson'"]),
+    ("field-of-other-kind", GOOD.replace("rate_per_s: 2", "rate_per_s: 2, peak_rate_per_s: 4"), ["workload.peak_rate_per_s: unknown field"]),
+    ("schedule-needs-times", GOOD.replace("{arrivals: poisson, rate_per_s: 2}", "{arrivals: schedule}"), ["workload.times: give exactly one"]),
+    ("trace-missing-file", GOOD.replace("{arrivals: poisson, rate_per_s: 2}", "{arrivals: trace, file: nowhere.csv}"), ["workload.file: must name a readable CSV file"]),
+    ("bad-payload-dist", GOOD.replace("rate_per_s: 2}", "rate_per_s: 2, payload_kb: {dist: normal, mean_kb: 3}}"), ["workload.payload_kb.dist: must be one of"]),
+    ("lognormal-needs-shape", GOOD.replace("instance_count: 1}", "instance_count: 1, service_time: {dist: lognormal, mean_ms: 30}}"), ["deployments[0].service_time: lognormal needs exactly one of p99_ms or cv"]),
+    ("p99-below-mean", GOOD.replace("instance_count: 1}", "instance_count: 1, service_time: {dist: lognormal, mean_ms: 30, p99_ms: 10}}"), ["deployments[0].service_time: lognormal p99_ms must be above mean_ms"]),
+    ("zero-instances", GOOD.replace("instance_count: 1", "instance_count: 0"), ["deployments[0].instance_count: must be an integer ≥ 1, got 0"]),
+    ("float-instances", GOOD.replace("instance_count: 1", "instance_count: 1.5"), ["deployments[0].instance_count: must be an integer", "got 1.5"]),
+    ("unknown-instance-type", GOOD.replace("ml.m5.large", "ml.m5.larg"), ["deployments[0].instance_type: must be a known instance type", "did you mean 'ml.m5.large'"]),
+    ("unknown-deployment-type", GOOD.replace("real_time_endpoint", "realtime_endpoint"), ["deployments[0].type: must be one of", "did you mean 'real_time_endpoint'"]),
+    ("unknown-deployment-field", GOOD.replace("instance_count: 1}", "instance_count: 1, instances: 3}"), ["deployments[0].instances: unknown field"]),
+    ("bad-routing", GOOD.replace("instance_count: 1}", "instance_count: 1, routing: ROUND_ROBIN}"), ["deployments[0].routing: must be one of RANDOM | LEAST_OUTSTANDING_REQUESTS", "'ROUND_ROBIN'"]),
+    ("duplicate-names", GOOD + "  - {name: rt, type: real_time_endpoint}\n", ["deployments: deployment names must be unique", "rt"]),
+    ("no-deployments", GOOD.split("deployments:")[0] + "deployments: []\n", ["deployments: must be a list of 1 or more"]),
+    ("bad-name", GOOD.replace("name: rt", "name: my_endpoint!"), ["deployments[0].name: must be a name of letters, digits and hyphens"]),
+    ("unknown-model", GOOD + "model: breast_cancer_logistic\n", ["model: must be a bundled model", "breast_cancer_logreg"]),
+    ("autoscaling-min-max", GOOD.replace("instance_count: 1}", "instance_count: 1, autoscaling: {min_instances: 3, max_instances: 2, target_invocations_per_instance: 100}}"), ["deployments[0].autoscaling.max_instances: must be ≥ min_instances (3)"]),
+    ("autoscaling-needs-target", GOOD.replace("instance_count: 1}", "instance_count: 1, autoscaling: {max_instances: 2}}"), ["deployments[0].autoscaling.target_invocations_per_instance: is required"]),
+    ("count-outside-scaling", GOOD.replace("instance_count: 1}", "instance_count: 5, autoscaling: {max_instances: 2, target_invocations_per_instance: 100}}"), ["deployments[0].instance_count: must lie within autoscaling"]),
+    ("variant-weights-zero", GOOD.replace("instance_count: 1}", "instance_count: 1, variants: [{name: a, weight: 0}]}"), ["deployments[0].variants: at least one variant weight must be > 0"]),
+    ("too-many-variants", GOOD.replace("instance_count: 1}", "instance_count: 1, variants: [" + ", ".join(f"{{name: v{i}}}" for i in range(11)) + "]}"), ["deployments[0].variants: must be a list of 1–10"]),
+    ("variant-unknown-field", GOOD.replace("instance_count: 1}", "instance_count: 1, variants: [{name: a, wieght: 2}]}"), ["deployments[0].variants[0].wieght: unknown field (did you mean 'weight'?)"]),
+    ("negative-seed", GOOD + "seed: -1\n", ["seed: must be an integer ≥ 0, got -1"]),
+]
+
+
+def run_cli(tmp_path, text: str) -> tuple[int, str, str]:
+    path = tmp_path / "scenario.yaml"
+    path.write_text(text, encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["simulate", str(path)], Environment(stdin=io.StringIO(), stdout=out, stderr=err, environ={}))
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_good_file_runs(tmp_path) -> None:
+    code, out, err = run_cli(tmp_path, GOOD)
+    assert code == ExitStatus.SUCCESS, err
+    assert "rt" in out
+
+
+@pytest.mark.parametrize(("case", "text", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_malformed_file_exits_2_naming_the_field(tmp_path, case: str, text: str, expected: list[str]) -> None:
+    code, out, err = run_cli(tmp_path, text)
+    assert code == ExitStatus.USAGE
+    assert out == ""
+    assert "Traceback" not in err
+    for line in err.strip().splitlines():
+        assert line.startswith(f"error: {tmp_path / 'scenario.yaml'}: "), line
+    for fragment in expected:
+        assert fragment in err, f"{fragment!r} not in {err!r}"
+
+
+def test_every_problem_is_reported_at_once(tmp_path) -> None:
+    text = textwrap.dedent("""\
+        name: t
+        duration: -1
+        workload: {arrivals: poisson, rate_per_s: -2}
+        deployments:
+          - {name: rt, type: real_time_endpoint, instance_count: 0, workers_per_instance: 0}
+    """)
+    code, _, err = run_cli(tmp_path, text)
+    assert code == ExitStatus.USAGE
+    assert len(err.strip().splitlines()) == 4
+
+
+def test_missing_file_is_a_usage_error(tmp_path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["simulate", str(tmp_path / "nope.yaml")], Environment(stdout=out, stderr=err, environ={}))
+    assert code == ExitStatus.USAGE and "cannot read the file" in err.getvalue()

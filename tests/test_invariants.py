@@ -1,0 +1,106 @@
+"""Invariants that must hold for any scenario (hypothesis generates the scenarios)."""
+
+from __future__ import annotations
+
+import numpy as np
+from helpers import rt, run, scenario
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from simlab import facts
+
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+service_times = st.one_of(
+    st.builds(lambda m: {"dist": "exponential", "mean_ms": m}, st.floats(1, 400)),
+    st.builds(lambda m: {"dist": "fixed", "mean_ms": m}, st.floats(1, 400)),
+    st.builds(lambda m, cv: {"dist": "lognormal", "mean_ms": m, "cv": cv}, st.floats(1, 400), st.floats(0.1, 3)),
+    st.builds(lambda m, cv: {"dist": "gamma", "mean_ms": m, "cv": cv}, st.floats(1, 400), st.floats(0.2, 3)),
+    st.builds(lambda lo, w: {"dist": "uniform", "min_ms": lo, "max_ms": lo + w}, st.floats(0, 200), st.floats(0, 200)),
+    # occasionally slower than the 60 s limit: recorded as timeouts
+    st.just({"dist": "uniform", "min_ms": 50_000, "max_ms": 70_000}),
+)
+payloads = st.one_of(st.floats(0.1, 100), st.just({"dist": "lognormal", "mean_kb": 3000, "cv": 1.5}))
+
+
+@st.composite
+def endpoints(draw, name: str = "rt") -> dict:
+    dep = rt(name, instance_count=draw(st.integers(1, 4)), workers_per_instance=draw(st.integers(1, 3)),
+             service_time=draw(service_times), overhead_ms=draw(st.floats(0, 20)),
+             routing=draw(st.sampled_from(["RANDOM", "LEAST_OUTSTANDING_REQUESTS"])))
+    if draw(st.booleans()):
+        dep["variants"] = [{"name": f"v{i}", "weight": draw(st.floats(0.1, 3))} for i in range(draw(st.integers(1, 3)))]
+    if draw(st.booleans()):
+        hi = draw(st.integers(dep["instance_count"], 6))
+        dep["autoscaling"] = {"min_instances": 1, "max_instances": hi, "instance_startup": draw(st.floats(0, 300)),
+                              "target_invocations_per_instance": draw(st.floats(10, 2000)),
+                              "scale_in_cooldown": 60, "scale_out_cooldown": 60}
+    return dep
+
+
+@st.composite
+def scenarios(draw) -> dict:
+    deps = [draw(endpoints(f"d{i}")) for i in range(draw(st.integers(1, 2)))]
+    duration = draw(st.floats(120, 1800))
+    return scenario(*deps, rate=draw(st.floats(0.05, 40)), duration=duration,
+                    warmup=draw(st.floats(0, duration / 2)),
+                    workload={"arrivals": "poisson", "rate_per_s": draw(st.floats(0.05, 40)),
+                              "payload_kb": draw(payloads)})
+
+
+@SETTINGS
+@given(scenarios(), st.integers(0, 2**31))
+def test_every_request_is_accounted_for(raw: dict, seed: int) -> None:
+    res = run(raw, seed=seed)
+    for name, d in res.summary()["deployments"].items():
+        assert d["arrived"] == d["completed"] + d["failed"] + d["throttled"] + d["in_flight"], name
+        assert d["arrived"] == int((res.sim.workload.t >= res.sim.warmup).sum())
+
+
+@SETTINGS
+@given(scenarios(), st.integers(0, 2**31))
+def test_latency_is_at_least_model_time_and_utilization_in_unit_interval(raw: dict, seed: int) -> None:
+    res = run(raw, seed=seed)
+    req = res.requests
+    done = req[req.outcome == "completed"]
+    assert (done.latency_ms >= done.model_ms - 1e-9).all()
+    assert (done.latency_ms >= done.wait_ms + done.model_ms + done.overhead_ms - 1e-6).all()
+    assert (done.wait_ms >= -1e-9).all()
+    for d in res.summary()["deployments"].values():
+        assert 0.0 <= d["utilization"] <= 1.0
+        assert d["cost_usd"] >= 0
+
+
+@SETTINGS
+@given(scenarios(), st.integers(0, 2**31))
+def test_limits_are_recorded_as_the_service_errors(raw: dict, seed: int) -> None:
+    res = run(raw, seed=seed)
+    req = res.requests
+    big = req.payload_kb * 1024 > facts.limit("real_time_endpoint.max_payload_bytes")
+    assert (req.loc[big, "error"] == "ValidationError").all()
+    assert (req.loc[big, "outcome"] == "failed").all()
+    slow = req.model_ms >= facts.limit("real_time_endpoint.max_processing_s") * 1000
+    assert (req.loc[slow & (req.outcome != "in_flight"), "outcome"] == "failed").all()
+
+
+@SETTINGS
+@given(scenarios())
+def test_same_seed_is_bit_identical_and_other_seeds_differ(raw: dict) -> None:
+    a, b, c = run(raw, seed=11), run(raw, seed=11), run(raw, seed=12)
+    assert a.to_json() == b.to_json()
+    assert np.array_equal(a.requests.latency_ms.to_numpy(), b.requests.latency_ms.to_numpy(), equal_nan=True)
+    if a.sim.workload.n > 5:
+        assert not np.array_equal(a.sim.workload.t, c.sim.workload.t)
+
+
+@SETTINGS
+@given(st.integers(1, 5), st.integers(1, 5), st.sampled_from(sorted(facts.instance_types())))
+def test_cost_is_instance_seconds_times_price_and_monotone(n1: int, n2: int, itype: str) -> None:
+    raw = scenario(rt("a", instance_count=n1, instance_type=itype), rt("b", instance_count=n2, instance_type=itype),
+                   rate=1.0, duration=900, warmup=300)
+    s = run(raw).summary()["deployments"]
+    price = facts.instance(itype).price_per_hour
+    for d, n in ((s["a"], n1), (s["b"], n2)):
+        assert d["instance_hours"] == np.float64(round(n * 600 / 3600, 6))
+        assert abs(d["cost_usd"] - d["instance_hours"] * price) < 1e-5
+    assert (s["a"]["cost_usd"] <= s["b"]["cost_usd"]) == (n1 <= n2)
