@@ -1,0 +1,216 @@
+"""``simlab quiz``: practise exam scenarios with spaced repetition.
+
+Exit status: 0 done (also after ``q``, end of input or time up), 1 environment failure (bank not
+found, progress database corrupt, locked or unwritable), 2 usage error (bad arguments, malformed
+bank file, no question matches the filters), 130 interrupted with Ctrl-C (progress kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from simlab.cli import ExitStatus
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simlab.cli import Environment
+    from simlab.quiz.bank import Bank, Question
+    from simlab.quiz.progress import ProgressStore
+    from simlab.quiz.session import Result
+
+# Kept in sync with simlab.quiz.curriculum.TOPICS by a test; duplicated so that building the
+# parser imports nothing from the quiz package.
+TOPIC_CHOICES = (
+    "deployment_options", "serverless", "batch_transform", "async_inference", "multi_model",
+    "serial_pipeline", "rollouts", "experiments_registry", "pipelines_projects", "data_capture",
+    "model_monitor", "inference_optimization", "autoscaling", "retraining",
+    "infrastructure_as_code", "security", "cost_optimization",
+)
+DEFAULT_COUNT = 10
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return value
+
+
+def _minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of minutes > 0, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of minutes > 0, got {text!r}")
+    return value
+
+
+def _letters(text: str) -> list[str]:
+    letters = [part.strip().upper() for part in text.split(",")]
+    bad = [p for p in letters if p not in ("A", "B", "C", "D")]
+    if bad or not letters:
+        raise argparse.ArgumentTypeError(
+            f"must be a comma-separated list of A, B, C or D (e.g. B,C,A), got {text!r}")
+    return letters
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the options of ``simlab quiz``."""
+    parser.add_argument("--topic", action="append", choices=TOPIC_CHOICES, metavar="TOPIC",
+                        help="only this topic (repeatable): " + ", ".join(TOPIC_CHOICES))
+    parser.add_argument("--domain", action="append", type=int, choices=(1, 2, 3, 4),
+                        help="only this MLA-C01 domain, 1-4 (repeatable)")
+    parser.add_argument("--count", type=_positive_int, default=None,
+                        help=f"questions to ask (default {DEFAULT_COUNT}; with --answers, "
+                             "the number of answers)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="random seed: the same seed and progress give the same questions")
+    parser.add_argument("--timed", type=_minutes, metavar="MINUTES",
+                        help="stop asking when this many minutes have passed")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--review", action="store_true",
+                      help="retry only the questions you last answered wrong")
+    mode.add_argument("--stats", action="store_true",
+                      help="show progress over time (sessions, mastery per topic) and exit")
+    mode.add_argument("--reset-progress", action="store_true",
+                      help="delete the progress database ($SIMLAB_HOME/quiz.sqlite3) and exit")
+    parser.add_argument("--answers", type=_letters, metavar="B,C,A",
+                        help="answer the first questions with these letters, non-interactively")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _load_bank(env: Environment) -> Bank:
+    from simlab.quiz.bank import bank_dir, load_bank
+
+    return load_bank(bank_dir(env.environ))
+
+
+def _plan(args: argparse.Namespace, bank: Bank, store: ProgressStore, seed: int
+          ) -> list[Question]:
+    """The questions of this session, in order."""
+    import random
+
+    from simlab.quiz import scheduler
+
+    pool = bank.select(args.topic, args.domain)
+    rng = random.Random(seed)
+    cards = store.cards()
+    if args.review:
+        ordered = scheduler.review_queue(pool, cards, rng)
+    else:
+        ordered = scheduler.order(pool, cards, _now(), rng)
+    count = args.count or (len(args.answers) if args.answers else DEFAULT_COUNT)
+    return ordered[:count]
+
+
+def _mode(args: argparse.Namespace) -> str:
+    if args.review:
+        return "review"
+    if args.answers:
+        return "scripted"
+    return "timed" if args.timed else "practice"
+
+
+def _filters(args: argparse.Namespace) -> str:
+    parts = [f"topic={t}" for t in args.topic or []] + [f"domain={d}" for d in args.domain or []]
+    return " ".join(parts)
+
+
+def _closing(result: Result, where: str) -> str:
+    from simlab.quiz.session import Ended
+
+    n, m = len(result.outcomes), result.planned
+    return {
+        Ended.DONE: f"Progress saved to {where}.",
+        Ended.QUIT: f"Stopped after {n} of {m} questions; progress saved to {where}.",
+        Ended.EOF: f"End of input: stopped after {n} of {m} questions; progress saved to {where}.",
+        Ended.TIMEOUT: f"Time is up: {n} of {m} questions answered; progress saved to {where}.",
+        Ended.INTERRUPTED: f"Interrupted: {n} of {m} answers saved to {where}.",
+    }[result.ended]
+
+
+def _session(args: argparse.Namespace, env: Environment, bank: Bank, store: ProgressStore
+             ) -> ExitStatus:
+    import random
+
+    from simlab.quiz.report import render_report
+    from simlab.quiz.session import Ended, ScriptedInput, TerminalInput, run_session
+
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+    questions = _plan(args, bank, store, seed)
+    if not questions:
+        if args.review:
+            env.stdout.write("Nothing to review: no question was last answered wrong.\n")
+            return ExitStatus.SUCCESS
+        env.stderr.write(f"error: no question matches {_filters(args) or 'the bank'}\n")
+        return ExitStatus.USAGE
+    if args.answers and len(args.answers) > len(questions):
+        env.stderr.write(f"error: --answers: {len(args.answers)} answers for "
+                         f"{len(questions)} selected questions\n")
+        return ExitStatus.USAGE
+    if args.answers:
+        questions = questions[:len(args.answers)]
+    session_id = store.start_session(_mode(args), seed, _filters(args), len(questions), _now())
+    source = (ScriptedInput(args.answers, env.stdout) if args.answers
+              else TerminalInput(env.stdin, env.stdout, echo=not env.stdin_isatty))
+
+    def record(q: Question, chosen: str) -> None:
+        store.record(session_id, q.id, q.topic, q.domain, chosen, chosen == q.answer, _now())
+
+    limit = args.timed * 60 if args.timed else None
+    env.stdout.write(f"simlab quiz: {len(questions)} questions (seed {seed})"
+                     + (f", {args.timed:g} min" if limit else "") + ". Type q to stop.\n")
+    result = run_session(questions, source, env.stdout, record, time_limit_s=limit)
+    store.finish_session(session_id, str(result.ended), _now())
+    env.stdout.write(render_report(result.outcomes))
+    env.stdout.write(_closing(result, str(store.path)) + "\n")
+    env.stdout.flush()
+    return ExitStatus.INTERRUPTED if result.ended == Ended.INTERRUPTED else ExitStatus.SUCCESS
+
+
+def _stats(env: Environment, bank: Bank, store: ProgressStore) -> ExitStatus:
+    from simlab.quiz.report import render_stats
+
+    env.stdout.write(render_stats(bank, store.sessions(), store.answers(), store.cards(), _now(),
+                                  str(store.path)))
+    return ExitStatus.SUCCESS
+
+
+def _reset(env: Environment) -> ExitStatus:
+    from simlab.quiz.progress import progress_path, reset
+
+    path = progress_path(env.environ)
+    if reset(path):
+        env.stdout.write(f"Deleted quiz progress {path}.\n")
+    else:
+        env.stdout.write(f"No quiz progress to delete at {path}.\n")
+    return ExitStatus.SUCCESS
+
+
+def execute(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    """Run ``simlab quiz``; never raises for user mistakes or a bad progress database."""
+    from simlab.quiz.bank import BankError, BankNotFound
+    from simlab.quiz.progress import ProgressError, ProgressStore, progress_path
+
+    try:
+        if args.reset_progress:
+            return _reset(env)
+        bank = _load_bank(env)
+        with ProgressStore.open(progress_path(env.environ)) as store:
+            if args.stats:
+                return _stats(env, bank, store)
+            return _session(args, env, bank, store)
+    except BankError as e:
+        env.stderr.write(e.render() + "\n")
+        return ExitStatus.USAGE
+    except (BankNotFound, ProgressError) as e:
+        env.stderr.write(f"error: {e}\n")
+        return ExitStatus.ERROR
