@@ -1,0 +1,43 @@
+"""The decision engine's questions and answer ids (a public contract: keep names and order)."""
+
+from __future__ import annotations
+
+__all__ = ["ANSWERS", "QUESTIONS", "LABELS", "EFFECTS", "WEIGHTS"]
+
+#: Answer ids per question type, in the order used to break remaining ties.
+ANSWERS: dict[str, tuple[str, ...]] = {
+    "deployment": (
+        "real_time_endpoint", "serverless_inference", "async_inference", "batch_transform",
+        "multi_model_endpoint", "serial_inference_pipeline",
+    ),
+    "monitoring": ("data_quality", "model_quality", "bias_drift", "feature_attribution_drift"),
+    "rollout": ("all_at_once", "blue_green", "canary", "linear", "ab_test", "shadow"),
+}
+
+QUESTIONS: tuple[str, ...] = tuple(ANSWERS)
+
+#: Human names of the answers, for readable output and the docs.
+LABELS: dict[str, str] = {
+    "real_time_endpoint": "real-time endpoint",
+    "serverless_inference": "Serverless Inference",
+    "async_inference": "Asynchronous Inference",
+    "batch_transform": "Batch Transform",
+    "multi_model_endpoint": "multi-model endpoint",
+    "serial_inference_pipeline": "serial inference pipeline",
+    "data_quality": "Data Quality monitoring",
+    "model_quality": "Model Quality monitoring",
+    "bias_drift": "Bias Drift monitoring (Clarify)",
+    "feature_attribution_drift": "Feature Attribution Drift monitoring (Clarify, SHAP)",
+    "all_at_once": "all-at-once (in-place replacement)",
+    "blue_green": "blue/green",
+    "canary": "canary",
+    "linear": "linear traffic shifting",
+    "ab_test": "A/B test (production variants)",
+    "shadow": "shadow test (shadow variant)",
+}
+
+#: What a rule can do to its targets.
+EFFECTS: tuple[str, ...] = ("rule_out", "recommend", "prefer", "note")
+
+#: Support score an effect adds to each target (rule_out and note add none).
+WEIGHTS: dict[str, int] = {"recommend": 2, "prefer": 1, "rule_out": 0, "note": 0}

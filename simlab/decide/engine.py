@@ -1,0 +1,238 @@
+"""The decision engine: facts + rules (+ cost estimates) → a verdict for every answer id.
+
+1. Validate the facts and derive the extra facts rules may use (cost crossover, concurrency…).
+2. Fire every rule of the question whose condition holds; a rule that reads the cost model's
+   estimate is evaluated per target.
+3. Each answer id gets a verdict: *ruled out* when any rule_out fired for it; otherwise a support
+   score (recommend = 2, prefer = 1). The best score wins, ties broken by the lower estimated
+   monthly cost (options missing the latency SLO are already ruled out), then by answer order.
+4. When every option is ruled out, the best one ruled out only by fit rules (no hard service
+   limit) is recommended with a caveat; when all hit hard limits, nothing is recommended.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+from simlab import facts as service_facts
+from simlab.decide.answers import ANSWERS, LABELS, WEIGHTS
+from simlab.decide.conditions import holds
+from simlab.decide.costmodel import (
+    SECONDS_PER_DAY,
+    Estimate,
+    crossover_requests_per_day,
+    estimate_all,
+)
+from simlab.decide.facts_file import validate_facts
+from simlab.decide.rules import Rule, render, rules_for
+
+__all__ = ["Firing", "Verdict", "Recommendation", "recommend", "derive", "evaluate"]
+
+STATUSES = ("recommended", "also", "ruled_out")
+
+
+@dataclass(frozen=True)
+class Firing:
+    """A rule whose condition held, for one target (``None`` for untargeted notes)."""
+
+    rule: Rule
+    target: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The engine's judgement of one answer id."""
+
+    option: str
+    status: str
+    score: int
+    support: tuple[str, ...] = ()
+    against: tuple[str, ...] = ()
+    hard: bool = False
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The answer to one facts file; ``to_dict()`` is the ``--json`` output."""
+
+    question: str
+    recommendation: str | None
+    also: tuple[str, ...]
+    ruled_out: dict[str, str]
+    reasons: tuple[str, ...]
+    estimates: dict[str, Estimate] = field(default_factory=dict)
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    fired: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{question, recommendation, also, ruled_out, reasons, estimates}`` (JSON-ready)."""
+        return {
+            "question": self.question,
+            "recommendation": self.recommendation,
+            "also": list(self.also),
+            "ruled_out": dict(self.ruled_out),
+            "reasons": list(self.reasons),
+            "estimates": {k: v.to_dict() for k, v in self.estimates.items()},
+        }
+
+
+# --------------------------------------------------------------------------- context
+
+
+def derive(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The derived facts (see ``DERIVED_FACTS``) plus resolved defaults, merged over ``facts``."""
+    out = dict(facts)
+    if out.get("cold_start_ms") is None:
+        out["cold_start_ms"] = service_facts.limit("serverless_inference.default_cold_start_mean_ms")
+    out["concern_words"] = (out.get("concern") or "").replace("_", " ")
+    out.update(_deployment_derived(out), **_label_offsets(out.get("label_delay_days")))
+    return out
+
+
+def _deployment_derived(facts: Mapping[str, Any]) -> dict[str, Any]:
+    rpd, seconds, payload = facts.get("requests_per_day"), facts.get("inference_seconds"), facts.get("payload_mb")
+    if facts.get("question") != "deployment" or seconds is None or payload is None:
+        return {"crossover_requests_per_day": None, "mean_concurrency": None, "mean_gap_s": None}
+    crossover = crossover_requests_per_day(seconds, payload, memory_mb=facts["memory_mb"],
+                                           instance_type=facts["instance_type"])
+    concurrency = None if rpd is None else rpd * seconds / SECONDS_PER_DAY
+    gap = SECONDS_PER_DAY / rpd if rpd else None
+    return {"crossover_requests_per_day": crossover, "mean_concurrency": concurrency, "mean_gap_s": gap}
+
+
+def _label_offsets(delay_days: float | None) -> dict[str, int | None]:
+    if delay_days is None:
+        return {"label_end_offset_days": None, "label_start_offset_days": None}
+    end = max(1, math.ceil(delay_days))
+    return {"label_end_offset_days": end, "label_start_offset_days": end + 1}
+
+
+def _estimate_namespace(estimates: Mapping[str, Estimate]) -> SimpleNamespace:
+    return SimpleNamespace(**{k: SimpleNamespace(**vars(v)) for k, v in estimates.items()})
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def evaluate(rules: tuple[Rule, ...], context: dict[str, Any],
+             estimates: Mapping[str, Estimate]) -> list[Firing]:
+    """Every firing of ``rules`` for these (derived) facts, in rule order."""
+    firings: list[Firing] = []
+    for rule in rules:
+        if rule.per_target:
+            for target in rule.targets:
+                est = estimates.get(target)
+                if est is not None and holds(rule.when, context, vars(est)):
+                    firings.append(Firing(rule, target, render(rule, context, this=est)))
+        elif holds(rule.when, context):
+            text = render(rule, context)
+            firings.extend(Firing(rule, t, text) for t in (rule.targets or (None,)))
+    return firings
+
+
+def _verdict(option: str, firings: list[Firing]) -> Verdict:
+    mine = [f for f in firings if f.target == option]
+    support = [f for f in mine if f.rule.effect in ("recommend", "prefer")]
+    against = [f for f in mine if f.rule.effect == "rule_out"]
+    return Verdict(
+        option=option, status="ruled_out" if against else "also",
+        score=sum(WEIGHTS[f.rule.effect] for f in support),
+        support=tuple(f.text for f in support), against=tuple(f.text for f in against),
+        hard=any(f.rule.hard for f in against),
+        notes=tuple(f.text for f in mine if f.rule.effect == "note"))
+
+
+def _rank_key(verdict: Verdict, estimates: Mapping[str, Estimate], order: tuple[str, ...]) -> tuple:
+    est = estimates.get(verdict.option)
+    cost = est.monthly_cost_usd if est is not None else math.inf
+    return (-verdict.score, cost, order.index(verdict.option))
+
+
+# --------------------------------------------------------------------------- choosing
+
+
+def _choose(verdicts: list[Verdict], estimates: Mapping[str, Estimate],
+            order: tuple[str, ...]) -> tuple[str | None, bool]:
+    """The recommended option and whether it is a fallback (ruled out only by fit rules)."""
+    feasible = [v for v in verdicts if v.status != "ruled_out"]
+    pool = feasible or [v for v in verdicts if not v.hard]
+    if not pool:
+        return None, False
+    best = min(pool, key=lambda v: _rank_key(v, estimates, order))
+    return best.option, not feasible
+
+
+def _tie_reason(best: Verdict, verdicts: list[Verdict], estimates: Mapping[str, Estimate]) -> list[str]:
+    rivals = [v for v in verdicts if v.status == "also" and v.score == best.score
+              and v.option in estimates]
+    if best.option not in estimates or not rivals:
+        return []
+    mine = estimates[best.option]
+    if all(estimates[r.option].monthly_cost_usd == mine.monthly_cost_usd for r in rivals):
+        return [f"Tied on rule support and estimated cost with {', '.join(r.option for r in rivals)}; "
+                f"{best.option} comes first in the answer list."]
+    parts = [f"{r.option} {estimates[r.option].monthly_cost_usd:,.2f} USD "
+             f"(p99 {estimates[r.option].p99_latency_ms:,.0f} ms)" for r in rivals]
+    return [f"Tied on rule support with {', '.join(r.option for r in rivals)}; chosen on estimated "
+            f"monthly cost: {best.option} {mine.monthly_cost_usd:,.2f} USD (p99 "
+            f"{mine.p99_latency_ms:,.0f} ms) vs {'; '.join(parts)} [cost model: simlab.decide.costmodel]."]
+
+
+def _fallback_reason(best: Verdict) -> str:
+    return (f"No option fits every fact. {best.option} ({LABELS[best.option]}) is the closest: "
+            f"it breaks a usage fit, not a service limit — " + " ".join(best.against))
+
+
+def _reasons(best: Verdict | None, fallback: bool, verdicts: list[Verdict],
+             estimates: Mapping[str, Estimate], general_notes: list[str]) -> tuple[str, ...]:
+    if best is None:
+        return ("No option can serve this workload within the service limits; every option is "
+                "ruled out below.", *general_notes)
+    head = [_fallback_reason(best)] if fallback else []
+    ties = [] if fallback else _tie_reason(best, verdicts, estimates)
+    return (*head, *best.support, *ties, *best.notes, *general_notes)
+
+
+def _finalise(verdicts: list[Verdict], chosen: str | None) -> list[Verdict]:
+    out = []
+    for v in verdicts:
+        status = "recommended" if v.option == chosen else v.status
+        out.append(Verdict(v.option, status, v.score, v.support, v.against, v.hard, v.notes))
+    return out
+
+
+def _assemble(question: str, verdicts: list[Verdict], firings: list[Firing], chosen: str | None,
+              fallback: bool, estimates: dict[str, Estimate]) -> Recommendation:
+    order = ANSWERS[question]
+    by_id = {v.option: v for v in verdicts}
+    also = sorted((v for v in verdicts if v.status == "also"), key=lambda v: _rank_key(v, estimates, order))
+    notes = [f.text for f in firings if f.target is None]
+    return Recommendation(
+        question=question, recommendation=chosen, also=tuple(v.option for v in also),
+        ruled_out={v.option: " ".join(v.against) for v in verdicts if v.status == "ruled_out"},
+        reasons=_reasons(by_id.get(chosen) if chosen else None, fallback, verdicts, estimates, notes),
+        estimates={k: e for k, e in estimates.items() if not by_id[k].hard},
+        verdicts=by_id, fired=tuple(dict.fromkeys(f.rule.id for f in firings)))
+
+
+def recommend(facts: Mapping[str, Any]) -> Recommendation:
+    """Recommend a deployment option, monitor or rollout strategy for a facts mapping.
+
+    Raises:
+        ScenarioError: when the facts are invalid (every problem listed).
+    """
+    checked = validate_facts(facts)
+    question = checked["question"]
+    context = derive(checked)
+    estimates = estimate_all(checked) if question == "deployment" else {}
+    context["est"] = _estimate_namespace(estimates)
+    firings = evaluate(rules_for(question), context, estimates)
+    verdicts = [_verdict(o, firings) for o in ANSWERS[question]]
+    chosen, fallback = _choose(verdicts, estimates, ANSWERS[question])
+    return _assemble(question, _finalise(verdicts, chosen), firings, chosen, fallback, estimates)

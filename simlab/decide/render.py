@@ -1,0 +1,131 @@
+"""Readable renderings: the ``simlab recommend`` explanation and the Markdown rules table."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+from simlab import facts as service_facts
+from simlab.decide.answers import LABELS
+from simlab.decide.conditions import in_words
+from simlab.decide.costmodel import hours_per_month
+from simlab.decide.engine import Recommendation
+from simlab.decide.rules import load_rules
+
+__all__ = [
+    "explain_text", "rules_table_markdown", "facts_table_markdown", "DOCS_BEGIN", "DOCS_END",
+    "markers", "splice_table", "regenerate",
+]
+
+WIDTH = 100
+DOCS_BEGIN = "<!-- rules:begin -->"
+DOCS_END = "<!-- rules:end -->"
+
+
+def _bullets(items: list[str], *, indent: str = "  - ") -> list[str]:
+    pad = " " * len(indent)
+    return [textwrap.fill(item, WIDTH, initial_indent=indent, subsequent_indent=pad,
+                          break_on_hyphens=False) for item in items]
+
+
+def _estimates_table(rec: Recommendation) -> list[str]:
+    meta = service_facts.catalog_meta()
+    lines = [f"Estimates ({meta['region']} on-demand prices dated {meta['price_date']}, "
+             f"{hours_per_month():g} h/month):",
+             f"  {'option':<27} {'USD/month':>12} {'p99 ms':>12}  basis"]
+    for option, est in rec.estimates.items():
+        lines.append(f"  {option:<27} {est.monthly_cost_usd:>12,.2f} {est.p99_latency_ms:>12,.0f}  "
+                     f"{est.basis}")
+    return lines
+
+
+def explain_text(rec: Recommendation) -> str:
+    """The readable explanation: recommendation, reasons, alternatives, ruled-out, estimates."""
+    chosen = rec.recommendation
+    title = f"{chosen} ({LABELS[chosen]})" if chosen else "none fits"
+    lines = [f"Question: {rec.question}", f"Recommendation: {title}", "", "Why:"]
+    lines += _bullets(list(rec.reasons))
+    if rec.also:
+        lines += ["", "Also suitable:"]
+        lines += _bullets([_also_line(rec, o) for o in rec.also])
+    if rec.ruled_out:
+        lines += ["", "Ruled out:"]
+        lines += _bullets([f"{o}: {why}" for o, why in rec.ruled_out.items()])
+    if rec.estimates:
+        lines += [""] + _estimates_table(rec)
+    return "\n".join(lines) + "\n"
+
+
+def _also_line(rec: Recommendation, option: str) -> str:
+    verdict = rec.verdicts[option]
+    why = verdict.support[0] if verdict.support else "nothing in the facts rules it out."
+    est = rec.estimates.get(option)
+    cost = (f" Estimated {est.monthly_cost_usd:,.2f} USD/month, p99 {est.p99_latency_ms:,.0f} ms."
+            if est is not None else "")
+    return f"{option} ({LABELS[option]}): {why}{cost}"
+
+
+# --------------------------------------------------------------------------- docs table
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)(?:![rsa])?(?::[^{}]*)?\}")
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def rules_table_markdown() -> str:
+    """Every rule as a Markdown table: id, question, condition, effect, explanation, source."""
+    lines = ["| id | question | condition | effect | explanation | source |",
+             "|---|---|---|---|---|---|"]
+    for rule in load_rules():
+        effect = rule.effect + (" (hard limit)" if rule.hard else "")
+        if rule.targets:
+            effect += ": " + ", ".join(rule.targets)
+        explain = _PLACEHOLDER.sub(r"‹\1›", " ".join(rule.explain.split()))
+        source = rule.source + (f" (see {rule.see})" if rule.see else "")
+        cells = [f"`{rule.id}`", rule.question, in_words(rule.when), effect, explain, source]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def facts_table_markdown() -> str:
+    """The facts-file fields as a Markdown table: field, type, default, unit, meaning."""
+    from simlab.decide.facts_file import facts_schema
+
+    lines = ["| field | type | default | unit | meaning |", "|---|---|---|---|---|"]
+    for f in facts_schema().fields:
+        default = "required" if f.required else ("null" if f.default is None else str(f.default))
+        if isinstance(f.default, bool):
+            default = str(f.default).lower()
+        cells = [f"`{f.name}`", f.kind.describe, default, f.unit, f.doc]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def markers(name: str) -> tuple[str, str]:
+    """The begin/end comment markers of a generated block, e.g. ``<!-- rules:begin -->``."""
+    return f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+
+
+def splice_table(document: str, table: str, *, name: str = "rules") -> str:
+    """``document`` with the text between the ``name`` markers replaced by ``table``.
+
+    Raises:
+        ValueError: when the markers are missing or out of order.
+    """
+    begin, end_marker = markers(name)
+    start, end = document.find(begin), document.find(end_marker)
+    if start < 0 or end < start:
+        raise ValueError(f"the document needs {begin} … {end_marker} markers")
+    return f"{document[: start + len(begin)]}\n{table}{document[end:]}"
+
+
+def regenerate(document: str) -> str:
+    """``document`` with both generated blocks (facts fields, rules) refreshed.
+
+    Raises:
+        ValueError: when a block's markers are missing.
+    """
+    document = splice_table(document, facts_table_markdown(), name="facts")
+    return splice_table(document, rules_table_markdown(), name="rules")

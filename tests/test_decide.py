@@ -1,0 +1,429 @@
+"""The decision engine: boundaries on each side, rule data integrity, docs, determinism."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import simlab.facts as service_facts
+from simlab.decide import (
+    ANSWERS,
+    crossover_requests_per_day,
+    load_facts,
+    load_rules,
+    recommend,
+    rules_table_markdown,
+)
+from simlab.decide.costmodel import endpoint_size, estimate_all, serverless_cost_per_request
+from simlab.decide.engine import derive
+from simlab.decide.render import regenerate
+from simlab.decide.rules import render
+from simlab.errors import ScenarioError
+
+REPO = Path(__file__).resolve().parents[1]
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+FACTS_DIR = REPO / "scenarios" / "facts"
+
+
+def deployment(**over: Any) -> dict[str, Any]:
+    """An intermittent, small-payload, fast deployment question (serverless territory)."""
+    base = {"question": "deployment", "requests_per_day": 20, "traffic": "intermittent",
+            "payload_mb": 0.5, "inference_seconds": 1.5, "latency_slo_ms": None, "realtime": True,
+            "cold_start_ok": True, "records": None, "models": 1, "containers": 1}
+    return {**base, **over}
+
+
+def _crossover(**over: Any) -> float:
+    facts = deployment(**over)
+    return crossover_requests_per_day(facts["inference_seconds"], facts["payload_mb"])
+
+
+# --------------------------------------------------------------------------- deployment boundaries
+
+DEPLOYMENT_CASES = [
+    # id, overrides, expected recommendation, {option: substring its ruled-out reason must hold}
+    ("payload-3.9MB", {"payload_mb": 3.9}, "serverless_inference", {}),
+    ("payload-4.1MB", {"payload_mb": 4.1}, "real_time_endpoint",
+     {"serverless_inference": "above 4 MB"}),
+    ("inference-59s", {"inference_seconds": 59}, "serverless_inference", {}),
+    ("inference-61s", {"inference_seconds": 61}, "async_inference",
+     {"serverless_inference": "after 60 s", "real_time_endpoint": "within 60 s"}),
+    ("cold-start-ok", {"cold_start_ok": True}, "serverless_inference", {}),
+    ("cold-start-not-ok", {"cold_start_ok": False}, "real_time_endpoint",
+     {"serverless_inference": "cold start"}),
+    ("models-1", {"models": 1}, "serverless_inference",
+     {"multi_model_endpoint": "with 1 model"}),
+    ("models-50", {"models": 50}, "multi_model_endpoint",
+     {"serverless_inference": "can't be a multi-model endpoint"}),
+    ("models-50-dissimilar", {"models": 50, "models_similar": False}, "real_time_endpoint",
+     {"multi_model_endpoint": "similar resource needs"}),
+    ("containers-1", {"containers": 1}, "serverless_inference",
+     {"serial_inference_pipeline": "nothing to chain"}),
+    ("containers-3", {"containers": 3, "traffic": "steady"}, "serial_inference_pipeline",
+     {"real_time_endpoint": "3 containers"}),
+    ("containers-16", {"containers": 16, "traffic": "steady"}, "real_time_endpoint",
+     {"serial_inference_pipeline": "at most 15 containers"}),
+    ("payload-7MB-realtime", {"payload_mb": 7, "traffic": "steady"}, "async_inference",
+     {"real_time_endpoint": "6 MiB", "multi_model_endpoint": "6 MiB"}),
+    ("payload-200MB-not-waiting", {"payload_mb": 200, "inference_seconds": 240, "realtime": False,
+                                   "requests_per_day": 300, "traffic": "spiky"},
+     "async_inference", {"real_time_endpoint": "within 60 s"}),
+    ("payload-2GB", {"payload_mb": 2048, "realtime": False}, "batch_transform",
+     {"async_inference": "at most 1 GB"}),
+    ("processing-2h", {"inference_seconds": 7200, "realtime": False}, None,
+     {"async_inference": "at most 3,600 s", "batch_transform": "at most 3,600 s"}),
+    ("offline-dataset", {"records": 10_000_000, "requests_per_day": None, "realtime": False,
+                         "traffic": "scheduled", "inference_seconds": 0.005, "payload_mb": 0.001},
+     "batch_transform", {"real_time_endpoint": "always-on", "async_inference": "Batch Transform"}),
+    ("near-real-time", {"realtime": False, "traffic": "spiky", "requests_per_day": 5000},
+     "async_inference", {}),
+    ("steady-api", {"traffic": "steady", "requests_per_day": 2_000_000, "inference_seconds": 0.02,
+                    "payload_mb": 0.01, "latency_slo_ms": 100}, "real_time_endpoint", {}),
+    ("slo-misses-cold-start", {"latency_slo_ms": 500, "inference_seconds": 0.1}, "real_time_endpoint",
+     {"serverless_inference": "above the 500 ms SLO"}),
+    ("serverless-concurrency", {"traffic": "steady", "requests_per_day": 100_000_000,
+                                "inference_seconds": 0.5}, "real_time_endpoint",
+     {"serverless_inference": "200 concurrent"}),
+]
+
+
+@pytest.mark.parametrize("over, expected, ruled", [c[1:] for c in DEPLOYMENT_CASES],
+                         ids=[c[0] for c in DEPLOYMENT_CASES])
+def test_deployment_boundaries(over: dict, expected: str | None, ruled: dict[str, str]) -> None:
+    rec = recommend(deployment(**over))
+    assert rec.recommendation == expected, rec.reasons
+    for option, text in ruled.items():
+        assert option in rec.ruled_out, f"{option} should be ruled out"
+        assert text in rec.ruled_out[option]
+
+
+def test_sparse_traffic_is_serverless_whatever_its_label() -> None:
+    rec = recommend(deployment(requests_per_day=10, traffic="steady"))
+    assert rec.recommendation == "serverless_inference"
+    assert "sparse_traffic_serverless" in rec.fired and "steady_traffic_endpoint" in rec.fired
+
+
+BRIEF_EXAMPLE = """\
+question: deployment        # deployment | monitoring | rollout
+# deployment
+requests_per_day: 20        # average volume (≥ 0); omit for pure offline scoring
+traffic: intermittent       # steady | spiky | intermittent | scheduled
+payload_mb: 0.5             # typical request payload
+inference_seconds: 1.5      # model time per request
+latency_slo_ms: null        # required response time, null = not latency-sensitive
+realtime: true              # the caller waits for the answer in the same request
+cold_start_ok: true         # seconds of extra latency after idle periods are acceptable
+records: null               # size of a dataset scored in one go (offline scoring)
+models: 1                   # distinct models that must be served
+containers: 1               # containers chained per request (pre-/post-processing)
+# monitoring
+concern: input_drift        # input_drift | accuracy | bias | feature_importance
+labels: none                # none | delayed | immediate
+label_delay_days: 3
+# rollout
+goal: reduce_risk           # reduce_risk | compare_models | instant_switch | no_user_impact | simplest | gradual_steps
+downtime_ok: false
+"""
+
+
+def test_the_briefs_template_is_a_valid_facts_file(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(BRIEF_EXAMPLE, encoding="utf-8")
+    assert recommend(load_facts(path)).recommendation == "serverless_inference"
+
+
+@pytest.mark.parametrize("side, factor, expected", [("below", 0.99, "serverless_inference"),
+                                                     ("above", 1.01, "real_time_endpoint")])
+def test_cost_crossover_sides(side: str, factor: float, expected: str) -> None:
+    volume = _crossover() * factor
+    rec = recommend(deployment(requests_per_day=volume))
+    assert rec.recommendation == expected
+    rt, sl = rec.estimates["real_time_endpoint"], rec.estimates["serverless_inference"]
+    assert (sl.monthly_cost_usd < rt.monthly_cost_usd) == (side == "below")
+    rule = "below_crossover_serverless" if side == "below" else "above_crossover_endpoint"
+    assert rule in rec.fired
+    assert f"{_crossover():,.0f} requests/day" in " ".join(rec.reasons)
+
+
+def test_crossover_is_where_costs_meet() -> None:
+    volume = _crossover()
+    est = estimate_all(deployment(requests_per_day=volume))
+    assert est["serverless_inference"].monthly_cost_usd == pytest.approx(
+        est["real_time_endpoint"].monthly_cost_usd, rel=1e-9)
+
+
+def test_crossover_reads_prices() -> None:
+    per_request = serverless_cost_per_request(1.5, 0.5, 2048)
+    hourly = service_facts.instance("ml.m5.large").price_per_hour
+    assert crossover_requests_per_day(1.5, 0.5) == pytest.approx(hourly * 24 / per_request)
+    assert crossover_requests_per_day(1.5, 0.5, memory_mb=4096) < crossover_requests_per_day(1.5, 0.5)
+    assert crossover_requests_per_day(1.5, 0.5, instance_type="ml.m5.xlarge") > _crossover()
+
+
+def test_realtime_payload_cites_api_and_notes() -> None:
+    reason = recommend(deployment(payload_mb=7, traffic="steady")).ruled_out["real_time_endpoint"]
+    assert "6 MiB (6,291,456 bytes)" in reason
+    assert "25 MB" in reason and "exam notes" in reason
+
+
+def test_fallback_says_which_fact_it_breaks() -> None:
+    rec = recommend(deployment(payload_mb=7, traffic="steady"))
+    assert rec.reasons[0].startswith("No option fits every fact")
+    assert "async_inference" not in rec.ruled_out and rec.also == ()
+
+
+def test_nothing_fits_every_hard_limit() -> None:
+    rec = recommend(deployment(inference_seconds=7200, realtime=False))
+    assert rec.recommendation is None
+    assert set(rec.ruled_out) == set(ANSWERS["deployment"])
+
+
+def test_hard_limits_are_read_from_facts(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = service_facts.limits()
+    key = "serverless_inference.max_payload_bytes"
+    bigger = {**real, key: service_facts.Limit(key, 8 * 1024 * 1024, "bytes", "test")}
+    monkeypatch.setattr(service_facts, "limits", lambda: bigger)
+    rec = recommend(deployment(payload_mb=7))
+    assert "serverless_max_payload" not in rec.fired
+
+
+def test_mme_reason_shows_saving() -> None:
+    rec = recommend(deployment(models=500, traffic="steady", requests_per_day=200_000,
+                               inference_seconds=0.05, payload_mb=0.02))
+    assert rec.recommendation == "multi_model_endpoint"
+    mme, per_model = rec.estimates["multi_model_endpoint"], rec.estimates["real_time_endpoint"]
+    assert mme.monthly_cost_usd < per_model.monthly_cost_usd
+    assert f"{per_model.monthly_cost_usd:,.2f} USD/month" in " ".join(rec.reasons)
+
+
+def test_estimates_only_for_deployment_and_feasible() -> None:
+    assert recommend({"question": "rollout", "goal": "reduce_risk"}).estimates == {}
+    rec = recommend(deployment(payload_mb=7, traffic="steady"))
+    assert "real_time_endpoint" not in rec.estimates and "async_inference" in rec.estimates
+
+
+# --------------------------------------------------------------------------- cost model
+
+
+def test_endpoint_size_meets_slo_and_grows() -> None:
+    loose, tight = endpoint_size(20.0, 0.04, 1000), endpoint_size(20.0, 0.04, 60)
+    assert loose[1] <= 1000 and tight[1] <= 60
+    assert tight[0] > loose[0] >= 1
+
+
+def test_endpoint_size_stops_when_slo_below_service_time() -> None:
+    c, p99 = endpoint_size(5.0, 0.2, 100)
+    assert p99 == pytest.approx(200.0) and c >= 2
+
+
+def test_batch_fits_run_in_period() -> None:
+    facts = deployment(records=10_000_000, requests_per_day=None, realtime=False,
+                       inference_seconds=0.05, memory_mb=2048, instance_type="ml.m5.large")
+    batch = estimate_all(facts)["batch_transform"]
+    assert batch.instances > 1 and batch.p99_latency_ms <= 24 * 3600 * 1000
+
+
+# --------------------------------------------------------------------------- monitoring, rollout
+
+MONITORING_CASES = [
+    ("input_drift", "none", "data_quality", {"model_quality": "ground-truth labels"}),
+    ("input_drift", "delayed", "data_quality", {}),
+    ("accuracy", "delayed", "model_quality", {"bias_drift": "question about accuracy"}),
+    ("accuracy", "immediate", "model_quality", {}),
+    ("accuracy", "none", "data_quality", {"model_quality": "without labels"}),
+    ("bias", "none", "bias_drift", {"feature_attribution_drift": "question about bias"}),
+    ("feature_importance", "immediate", "feature_attribution_drift",
+     {"bias_drift": "question about feature importance"}),
+]
+
+
+@pytest.mark.parametrize("concern, labels, expected, ruled", MONITORING_CASES)
+def test_monitoring(concern: str, labels: str, expected: str, ruled: dict[str, str]) -> None:
+    rec = recommend({"question": "monitoring", "concern": concern, "labels": labels,
+                     "label_delay_days": 3})
+    assert rec.recommendation == expected
+    for option, text in ruled.items():
+        assert text in rec.ruled_out[option]
+
+
+def test_accuracy_without_labels_mentions_estimated_performance() -> None:
+    rec = recommend({"question": "monitoring", "concern": "accuracy", "labels": "none"})
+    assert "CBPE" in " ".join(rec.reasons)
+
+
+def test_delayed_labels_suggest_offsets() -> None:
+    rec = recommend({"question": "monitoring", "concern": "accuracy", "labels": "delayed",
+                     "label_delay_days": 2.5})
+    assert "-P4D" in " ".join(rec.reasons) and "-P3D" in " ".join(rec.reasons)
+    assert rec.also == ("data_quality",)
+
+
+ROLLOUT_CASES = [
+    ("reduce_risk", False, "canary", ["all_at_once", "ab_test"]),
+    ("compare_models", False, "ab_test", ["canary", "linear"]),
+    ("no_user_impact", False, "shadow", ["canary", "ab_test", "blue_green"]),
+    ("instant_switch", False, "blue_green", ["all_at_once", "canary"]),
+    ("gradual_steps", False, "linear", ["all_at_once", "blue_green"]),
+    ("simplest", True, "all_at_once", ["canary"]),
+    ("simplest", False, "blue_green", ["all_at_once"]),
+]
+
+
+@pytest.mark.parametrize("goal, downtime_ok, expected, out", ROLLOUT_CASES)
+def test_rollout(goal: str, downtime_ok: bool, expected: str, out: list[str]) -> None:
+    rec = recommend({"question": "rollout", "goal": goal, "downtime_ok": downtime_ok})
+    assert rec.recommendation == expected
+    assert set(out) <= set(rec.ruled_out)
+
+
+@pytest.mark.parametrize("downtime_ok", [True, False])
+def test_all_at_once_needs_downtime(downtime_ok: bool) -> None:
+    rec = recommend({"question": "rollout", "goal": "instant_switch", "downtime_ok": downtime_ok})
+    assert ("all_at_once" in rec.ruled_out) is (not downtime_ok)
+
+
+# --------------------------------------------------------------------------- coverage and data
+
+
+def _grid() -> list[dict[str, Any]]:
+    facts = [deployment(**c[1]) for c in DEPLOYMENT_CASES]
+    facts += [{"question": "monitoring", "concern": c, "labels": lab} for c, lab, _, _ in MONITORING_CASES]
+    facts += [{"question": "rollout", "goal": g, "downtime_ok": d} for g, d, _, _ in ROLLOUT_CASES]
+    return facts + [load_facts(p) for p in sorted(FACTS_DIR.glob("*.yaml"))]
+
+
+@pytest.mark.parametrize("facts", _grid(), ids=lambda f: f"{f['question']}")
+def test_every_answer_gets_exactly_one_verdict(facts: dict[str, Any]) -> None:
+    rec = recommend(facts)
+    ids = ANSWERS[facts["question"]]
+    chosen = [rec.recommendation] if rec.recommendation else []
+    assert sorted(chosen + list(rec.also) + list(rec.ruled_out)) == sorted(ids)
+    assert set(rec.verdicts) == set(ids)
+    assert all(rec.ruled_out.values())
+
+
+def test_answer_ids_are_the_public_contract() -> None:
+    assert ANSWERS["deployment"][0] == "real_time_endpoint" and len(ANSWERS["rollout"]) == 6
+    curriculum = pytest.importorskip("simlab.quiz.curriculum")
+    assert curriculum.ANSWER_IDS == ANSWERS
+
+
+def test_every_answer_id_is_some_rules_target() -> None:
+    targets = {t for r in load_rules() for t in r.targets}
+    assert {a for ids in ANSWERS.values() for a in ids} <= targets
+
+
+def _seed_sections() -> set[str]:
+    """Heading paths of the exam notes, ``H2 > H3 > H4`` with the ``#tag`` suffixes removed."""
+    sections: set[str] = set()
+    for seed in sorted(SEEDS.glob("*.md")):
+        stack: list[str] = []
+        fenced = False
+        for line in seed.read_text(encoding="utf-8").splitlines():
+            if line.startswith("```"):
+                fenced = not fenced
+            m = None if fenced else re.match(r"^(#{2,4})\s+(.*?)\s*$", line)
+            if m:
+                title = re.sub(r"(\s*`#[^`]*`)+\s*$", "", m.group(2)).strip()
+                stack = stack[: len(m.group(1)) - 2] + [title]
+                sections.add(" > ".join(stack))
+    return sections
+
+
+def test_rule_sources_are_limits_or_note_sections() -> None:
+    limit_keys = set(service_facts.limits())
+    rules = load_rules()
+    section_rules = [r for r in rules if r.source not in limit_keys]
+    assert all(" " in r.source for r in section_rules), "a source is neither a limit key nor a section"
+    if not SEEDS.is_dir() or not any(SEEDS.glob("*.md")):
+        pytest.skip(f"exam notes not found at {SEEDS}")
+    sections = _seed_sections()
+    missing = {r.id: r.source for r in section_rules if r.source not in sections}
+    assert not missing
+
+
+def test_hard_rules_cite_a_limit_or_the_service_docs() -> None:
+    limit_keys = set(service_facts.limits())
+    for rule in load_rules():
+        if rule.hard:
+            assert rule.source in limit_keys or re.match(r"(DG:|\[SM\])", rule.see), rule.id
+
+
+def _full_context() -> dict[str, Any]:
+    facts = deployment(requests_per_day=1000, records=1000, latency_slo_ms=200, models=3,
+                       containers=3, concern="feature_importance", labels="delayed",
+                       label_delay_days=3, goal="reduce_risk", memory_mb=2048,
+                       instance_type="ml.m5.large", models_similar=True, cold_start_ms=None,
+                       runs_per_month=None, downtime_ok=False)
+    from types import SimpleNamespace
+
+    estimates = estimate_all(facts)
+    context = derive(facts)
+    context["est"] = SimpleNamespace(**{k: SimpleNamespace(**vars(v)) for k, v in estimates.items()})
+    return {"context": context, "this": estimates["serverless_inference"]}
+
+
+@pytest.mark.parametrize("rule", load_rules(), ids=lambda r: r.id)
+def test_every_explanation_renders_and_cites(rule) -> None:
+    full = _full_context()
+    text = render(rule, full["context"], this=full["this"])
+    assert "{" not in text and "None" not in text
+    assert text.endswith("]") and "[source: " in text
+
+
+def test_no_limit_figure_is_copied_into_templates() -> None:
+    for rule in load_rules():
+        for lim in service_facts.limits().values():
+            if isinstance(lim.value, int) and not isinstance(lim.value, bool) and lim.value > 100:
+                assert str(lim.value) not in rule.explain, rule.id
+
+
+def test_docs_table_is_generated() -> None:
+    doc = (REPO / "docs" / "decisions.md").read_text(encoding="utf-8")
+    assert regenerate(doc) == doc, "run: python -m simlab.decide --write-docs"
+    assert rules_table_markdown() in doc
+    assert len([line for line in rules_table_markdown().splitlines() if line.startswith("| `")]) == len(load_rules())
+
+
+def test_example_facts_files_cover_the_brief() -> None:
+    answers = {p.stem: recommend(load_facts(p)).recommendation for p in FACTS_DIR.glob("*.yaml")}
+    assert len(answers) >= 8
+    assert {"serverless_inference", "real_time_endpoint", "async_inference", "batch_transform",
+            "multi_model_endpoint", "serial_inference_pipeline", "data_quality", "canary"} <= set(
+        answers.values())
+
+
+# --------------------------------------------------------------------------- API behaviour
+
+
+def test_recommend_is_deterministic() -> None:
+    facts = deployment(requests_per_day=5000, latency_slo_ms=2500)
+    first = json.dumps(recommend(facts).to_dict())
+    assert all(json.dumps(recommend(facts).to_dict()) == first for _ in range(3))
+
+
+def test_to_dict_shape() -> None:
+    out = recommend(deployment()).to_dict()
+    assert list(out) == ["question", "recommendation", "also", "ruled_out", "reasons", "estimates"]
+    assert set(out["estimates"]["serverless_inference"]) == {"monthly_cost_usd", "p99_latency_ms"}
+
+
+def test_recommend_validates_dicts() -> None:
+    with pytest.raises(ScenarioError) as info:
+        recommend({"question": "deployment", "payload_mb": -1, "trafic": "steady"})
+    lines = info.value.lines()
+    assert any("payload_mb: must be a number ≥ 0, got -1" in line for line in lines)
+    assert any("did you mean 'traffic'" in line for line in lines)
+    assert any("inference_seconds: is required" in line for line in lines)
+
+
+def test_load_facts_reports_every_problem(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("question: rollout\ngoal: fastest\ndowntime_ok: maybe\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_facts(path)
+    assert [line.split(": ")[2] for line in info.value.lines()] == ["goal", "downtime_ok"]
