@@ -8,6 +8,8 @@ re-read. ``tests/test_quiz_bank.py`` re-derives the list from the notes when the
 
 from __future__ import annotations
 
+from simlab.decide.answers import ANSWERS, QUESTIONS
+
 __all__ = [
     "TOPICS", "DOMAINS", "SECTIONS", "ANSWER_IDS", "FACT_QUESTIONS", "topic_prefix",
 ]
@@ -41,18 +43,10 @@ DOMAINS: dict[int, str] = {
     4: "ML Solution Monitoring, Maintenance, and Security",
 }
 
-#: The decision-engine question types and the answer ids each may give (public contract of
-#: ``simlab.decide``); ``option_ids`` values in the bank must come from here.
-ANSWER_IDS: dict[str, tuple[str, ...]] = {
-    "deployment": (
-        "real_time_endpoint", "serverless_inference", "async_inference", "batch_transform",
-        "multi_model_endpoint", "serial_inference_pipeline",
-    ),
-    "monitoring": ("data_quality", "model_quality", "bias_drift", "feature_attribution_drift"),
-    "rollout": ("all_at_once", "blue_green", "canary", "linear", "ab_test", "shadow"),
-}
-
-FACT_QUESTIONS: tuple[str, ...] = tuple(ANSWER_IDS)
+#: The decision-engine question types and the answer ids each may give: one source of truth,
+#: the public contract of ``simlab.decide`` (``option_ids`` values in the bank must come from it).
+ANSWER_IDS: dict[str, tuple[str, ...]] = ANSWERS
+FACT_QUESTIONS: tuple[str, ...] = QUESTIONS
 
 SECTIONS: tuple[str, ...] = (
     "Overview",
