@@ -2,7 +2,7 @@
 
 Evaluation rule (documented in docs/model.md): once a minute, at the minute boundary, the metric
 datapoint of the minute just ended is computed (e.g. SageMakerVariantInvocationsPerInstance =
-invocations in that minute / instances in service). Target tracking creates two CloudWatch alarms:
+invocations in that minute / the time-average number of instances in service during it). Target tracking creates two CloudWatch alarms:
 a high alarm (metric > target for 3 consecutive 1-minute datapoints) that scales out, and a low
 alarm (metric < 90 % of target for 15 consecutive datapoints) that scales in. Desired capacity is
 ``ceil(load / target)`` clamped to [min, max]. A scale-out waits for the scale-out cooldown since

@@ -11,7 +11,7 @@ import numpy as np
 
 from simlab.accounting import per_minute_busy
 from simlab.records import ERROR_NAMES, Err, Outcome
-from simlab.simulation import Simulation, predictions
+from simlab.simulation import Simulation
 
 __all__ = ["Result", "OUTCOME_NAMES"]
 
@@ -27,7 +27,7 @@ class Result:
         self.scenario = sim.scenario
         self.seed = sim.seed
         self.deployments = {d.name: d for d in sim.deployments}
-        self.predictions = {d.name: predictions(sim, d) for d in sim.deployments}
+        self.predictions = {d.name: d.predictions() for d in sim.deployments}
 
     def summary(self) -> dict[str, Any]:
         """The ``--json`` object (statistics after warm-up)."""
@@ -36,8 +36,23 @@ class Result:
             "seed": self.seed,
             "duration_s": float(self.sim.duration),
             "warmup_s": float(self.sim.warmup),
-            "deployments": {name: d.summary() for name, d in self.deployments.items()},
+            "deployments": {name: self._summary_of(d) for name, d in self.deployments.items()},
         }
+
+    def _summary_of(self, d) -> dict[str, Any]:
+        out = d.summary()
+        run = getattr(self.sim, "monitoring", None)
+        mon = run.summary(d.name) if run is not None else None
+        if mon is not None:  # -- monitoring: executions, alarms, retraining (simlab/monitoring) --
+            out["monitoring"] = mon
+        return out
+
+    @property
+    def monitoring(self):
+        """Monitoring DataFrames (executions, violations, alarms, metrics, detections,
+        retrainings), or None when the scenario monitors nothing (simlab.monitoring.results)."""
+        run = getattr(self.sim, "monitoring", None)
+        return run.results if run is not None else None
 
     def to_json(self) -> str:
         """The summary as one JSON line (byte-identical for the same scenario and seed)."""
@@ -98,9 +113,9 @@ class Result:
         """The default per-minute frame of one deployment (``Deployment.metrics_frame`` uses it)."""
         import pandas as pd
 
-        wl, log = self.sim.workload, d.log
+        log, t_arr = d.log, d.arrival_times()
         n_min = int(np.ceil(self.sim.duration / 60.0))
-        minute = np.minimum((wl.t // 60).astype(np.int64), n_min - 1)
+        minute = np.minimum((t_arr // 60).astype(np.int64), n_min - 1)
         done = log.outcome(self.sim.duration) == Outcome.COMPLETED
         frames = []
         for v, vname in enumerate(d.variant_names()):
@@ -110,7 +125,7 @@ class Result:
             ok = sel & done
             n_ok = count(ok)
             with np.errstate(invalid="ignore", divide="ignore"):
-                model_us = np.bincount(minute[ok], weights=(log.t_start[ok] - wl.t[ok] + log.model_s[ok]) * 1e6,
+                model_us = np.bincount(minute[ok], weights=(log.t_start[ok] - t_arr[ok] + log.model_s[ok]) * 1e6,
                                        minlength=n_min) / n_ok
                 over_us = np.bincount(minute[ok], weights=log.overhead_s[ok] * 1e6, minlength=n_min) / n_ok
             instances = d.instances_per_minute(v, n_min)
@@ -146,4 +161,7 @@ class Result:
         written = []
         for d in self.deployments.values():
             written.extend(d.write_outputs(out, self))
+        run = getattr(self.sim, "monitoring", None)
+        if run is not None:  # -- monitoring: capture/, ground_truth/, baseline/, monitoring/ --
+            written.extend(run.write(out, self))
         return written

@@ -13,6 +13,7 @@ from typing import Any
 
 from simlab.deployments import TYPES, deployment_class
 from simlab.errors import Problem, ScenarioError, fmt_value
+from simlab.monitoring.config import GROUND_TRUTH_FIELD, scenario_problems
 from simlab.schema import Any_, Duration, Field, Int, Invalid, ListOf, Schema, Str, suggest
 from simlab.workload import ARRIVAL_KINDS, WORKLOAD_SCHEMAS
 
@@ -73,6 +74,8 @@ def _top_checks(cfg: dict, path: str) -> list[Problem]:
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         problems.append(Problem("deployments", "deployment names must be unique", ", ".join(dup)))
+    if not problems:  # -- monitoring: feature names, problem type, partial_fit (simlab/monitoring) --
+        problems.extend(scenario_problems(cfg))
     return problems
 
 
@@ -87,6 +90,7 @@ SCENARIO_SCHEMA = Schema("scenario", [
     Field("workload", Any_(describe="a workload mapping", convert_fn=_workload), doc="the request stream"),
     Field("deployments", ListOf(Any_(describe="a deployment mapping", convert_fn=_deployment), min_len=1),
           doc="deployments compared side by side on the identical request stream"),
+    GROUND_TRUTH_FIELD,  # -- monitoring (simlab/monitoring/config.py) --
 ], checks=(_top_checks,))
 
 
@@ -104,6 +108,7 @@ class Scenario:
     description: str = ""
     path: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    ground_truth: dict[str, Any] | None = None  # -- monitoring: when request labels arrive --
 
     @property
     def base_dir(self) -> Path:
@@ -121,7 +126,7 @@ def scenario_from_dict(raw: Any, *, file: str = "<scenario>", base_dir: Path | N
     path = (base_dir / Path(file).name) if base_dir else None
     return Scenario(name=cfg["name"], duration=cfg["duration"], warmup=cfg["warmup"], model=cfg["model"],
                     workload=cfg["workload"], deployments=cfg["deployments"], seed=cfg["seed"],
-                    description=cfg["description"], path=path, raw=raw)
+                    description=cfg["description"], path=path, raw=raw, ground_truth=cfg["ground_truth"])
 
 
 def _trace_problems(cfg: dict, base_dir: Path) -> list[Problem]:

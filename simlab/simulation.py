@@ -11,6 +11,7 @@ import simpy
 
 from simlab.deployments import deployment_class
 from simlab.deployments.base import Deployment
+from simlab.monitoring import attach
 from simlab.rng import Streams
 from simlab.scenario import Scenario
 from simlab.workload import Workload, build_workload
@@ -37,10 +38,11 @@ class Simulation:
         self.dataset = _dataset(scenario.model)
         self.workload: Workload = build_workload(
             scenario.workload, streams=self.streams, duration=self.duration, warmup=self.warmup,
-            serve_rows=self.dataset.serve_idx, base_dir=scenario.base_dir)
+            serve_rows=self.dataset.serve_idx, base_dir=scenario.base_dir, dataset=self.dataset)
         self.deployments: list[Deployment] = [deployment_class(d["type"])(d) for d in scenario.deployments]
         for d in self.deployments:
             d.bind(self)
+        self.monitoring = attach(self)  # -- monitoring: None unless the scenario uses it --
 
     def model(self, name: str, version: int = 0):
         """The model ``name`` at ``version``: a registered one (e.g. retrained during the run),
@@ -79,6 +81,8 @@ class Simulation:
         """Advance the clock to the end and let every deployment settle its books."""
         for d in self.deployments:
             d.start()
+        if self.monitoring is not None:  # -- monitoring: capture, monitor jobs, retraining --
+            self.monitoring.start()
         if progress is not None:
             self.env.process(self._progress(progress, max(60.0, self.duration / 100)))
         self.env.run(until=self.duration)
@@ -124,7 +128,10 @@ def predictions(sim: Simulation, d: Deployment) -> np.ndarray:
         for version in np.unique(d.log.model_version[mask]):
             sel = mask & (d.log.model_version == version)
             model = sim.model(d.model_of_variant(v), int(version))
-            out[sel] = _scores(model, sim.dataset.X)[sim.workload.row[sel]]
+            if sim.workload.drift is None:
+                out[sel] = _scores(model, sim.dataset.X)[sim.workload.row[sel]]
+            else:  # -- monitoring: drifted features as served, imputed as the container does --
+                out[sel] = _scores(model, sim.workload.features(np.flatnonzero(sel), impute=True))
     return out
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from simlab.distributions import Dist, DistSpec
+from simlab.drift import DRIFT_EVENT_SCHEMA, build_drift
 from simlab.errors import Problem
 from simlab.schema import Duration, Field, Float, Int, ListOf, OneOf, Schema, Str
 
@@ -28,6 +29,10 @@ _COMMON = [
     Field("arrivals", OneOf(ARRIVAL_KINDS), doc="how requests arrive over time"),
     Field("payload_kb", DistSpec(unit="kb", scale=1024.0), default=Dist.fixed(4 * 1024.0), unit="KiB",
           doc="request payload size: a number or a distribution spec with `mean_kb` (1 KiB = 1024 bytes)"),
+    # -- monitoring (simlab/drift.py) --
+    Field("drift", ListOf(DRIFT_EVENT_SCHEMA), default=None,
+          doc="changes to the incoming data over time (feature shifts, missing values, new categories, "
+              "concept drift); see docs/monitoring.md"),
 ]
 
 
@@ -85,6 +90,16 @@ class Workload:
     u_route: np.ndarray  # uniforms for variant/instance choice
     duration: float
     warmup: float
+    # -- monitoring (simlab/drift.py) --
+    X: np.ndarray | None = None  # the model dataset's feature matrix; ``row`` indexes it
+    drift: Any = None  # a simlab.drift.Drift when ``workload.drift`` is configured
+
+    def features(self, idx: np.ndarray, *, impute: bool = False) -> np.ndarray:
+        """Feature rows of requests ``idx`` as sent, after any drift (NaN = missing or a token);
+        ``impute=True`` fills those with the training mean, as the serving container does."""
+        if self.drift is None:
+            return np.array(self.X[self.row[idx]], dtype=float)
+        return self.drift.features(idx, impute=impute)
 
     @property
     def n(self) -> int:
@@ -168,16 +183,21 @@ def generate_arrivals(cfg: dict, rng: np.random.Generator, duration: float, base
 
 
 def build_workload(cfg: dict[str, Any], *, streams, duration: float, warmup: float,
-                   serve_rows: np.ndarray, base_dir: Path) -> Workload:
-    """Generate the full request stream for a scenario from its own named random streams."""
+                   serve_rows: np.ndarray, base_dir: Path, dataset: Any = None) -> Workload:
+    """Generate the full request stream for a scenario from its own named random streams
+    (``dataset``: the model's, needed for ``features`` and drift)."""
     t = generate_arrivals(cfg, streams.generator("workload.arrivals"), duration, base_dir)
     n = t.size
     rows = serve_rows[streams.generator("workload.rows").integers(0, serve_rows.size, n)]
     payload: Dist = cfg["payload_kb"]
     payload_bytes = payload.ppf(streams.generator("workload.payload").random(n))
-    return Workload(
+    wl = Workload(
         t=t, row=rows.astype(np.int32), payload_bytes=payload_bytes,
         u_service=streams.generator("workload.service").random(n),
         u_route=streams.generator("workload.route").random(n),
         duration=duration, warmup=warmup,
     )
+    if dataset is not None:  # -- monitoring (simlab/drift.py) --
+        wl.X = dataset.X
+        wl.drift = build_drift(cfg.get("drift"), t=t, rows=wl.row, dataset=dataset, streams=streams)
+    return wl

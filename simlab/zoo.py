@@ -60,6 +60,7 @@ __all__ = [
     "dataset",
     "list_models",
     "load_model",
+    "pipeline_step_names",
     "profile_service_time",
 ]
 
@@ -238,6 +239,16 @@ def _info(name: str) -> ModelInfo:
 def list_models() -> list[ModelInfo]:
     """One :class:`ModelInfo` per bundled model, in :data:`MODEL_IDS` order (nothing is trained)."""
     return [_info(name) for name in MODEL_IDS]
+
+
+def pipeline_step_names(name: str) -> tuple[str, ...]:
+    """The step names :meth:`ZooModel.pipeline_steps` gives for model ``name``, without training.
+
+    Raises:
+        UnknownModelError: when ``name`` is not a bundled model id.
+    """
+    est = _spec(name).build()
+    return tuple(step for step, _ in est.steps) if isinstance(est, Pipeline) else (name,)
 
 
 def _unknown(name: object, what: str, known: tuple[str, ...]) -> UnknownModelError:

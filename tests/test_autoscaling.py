@@ -91,3 +91,12 @@ def test_low_alarm_threshold_is_ninety_percent_of_target() -> None:
     assert at_threshold == [None] * 29  # exactly 90 % is not below the threshold
     below = [tt.decide(m * 60.0, 50, 100, desired=4) for m in range(30, 30 + LOW_DATAPOINTS)]
     assert below[:-1] == [None] * (LOW_DATAPOINTS - 1) and below[-1] == 1
+
+
+def test_datapoint_divides_by_the_time_average_fleet() -> None:
+    from simlab.deployments.realtime import _time_average
+
+    timeline = [(0.0, 1), (90.0, 3), (120.0, 2)]
+    assert _time_average(timeline, 60.0, 120.0) == pytest.approx((30 * 1 + 30 * 3) / 60)
+    assert _time_average(timeline, 120.0, 180.0) == pytest.approx(2.0)
+    assert _time_average([(0.0, 1), (60.0, 5)], 0.0, 60.0) == pytest.approx(1.0)  # joins at the boundary

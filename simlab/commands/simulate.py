@@ -54,6 +54,9 @@ def execute(args: argparse.Namespace, env: Environment) -> ExitStatus:
     bar = _ProgressBar(env) if env.stderr_isatty else None
     try:
         result = run(scenario, seed=args.seed, progress=bar)
+    except SimlabError as e:  # problems only found once the run sets up (e.g. a model's steps)
+        env.stderr.write(f"{e}\n")
+        return ExitStatus.USAGE
     finally:
         if bar:
             bar.close()

@@ -82,9 +82,14 @@ class Deployment:
     def window(self) -> tuple[float, float]:
         return self.sim.warmup, self.sim.duration
 
+    def arrival_times(self) -> np.ndarray:
+        """Arrival time of each entry of ``self.log`` (the shared request stream by default;
+        a type whose log holds other records, e.g. a batch job's dataset, overrides it)."""
+        return self.sim.workload.t
+
     def measured(self) -> np.ndarray:
         """Mask of requests that arrived in the measured window (after warm-up)."""
-        return self.sim.workload.t >= self.sim.warmup
+        return self.arrival_times() >= self.sim.warmup
 
     def lease_seconds(self) -> float:
         w0, w1 = self.window()
@@ -125,6 +130,13 @@ class Deployment:
         """Requests one instance of ``variant`` serves at once."""
         return next((le.workers for le in self.leases if le.variant == variant), 1)
 
+    def predictions(self) -> np.ndarray:
+        """The real model output for each entry of ``self.log`` it served (NaN elsewhere);
+        override when requests are not scored by the variant's model (e.g. per-request models)."""
+        from simlab.simulation import predictions
+
+        return predictions(self.sim, self)
+
     def requests_frame(self, result):
         """This deployment's rows of ``Result.requests`` (override to add type-specific columns)."""
         return result.requests_of(self)
@@ -144,7 +156,7 @@ class Deployment:
     def summary(self) -> dict[str, Any]:
         """The ``--json`` contract for this deployment (statistics after warm-up)."""
         sel = self.measured()
-        t = self.sim.workload.t[sel]
+        t = self.arrival_times()[sel]
         out = self.log.outcome(self.sim.duration)[sel]
         done = out == Outcome.COMPLETED
         lat = (self.log.t_done[sel][done] - t[done]) * 1000.0

@@ -23,6 +23,7 @@ from simlab.autoscaling import AUTOSCALING_SCHEMA, TargetTracking
 from simlab.deployments.base import COMMON_FIELDS, NAME_PATTERN, Deployment, Lease
 from simlab.distributions import Dist, DistSpec
 from simlab.errors import Problem
+from simlab.monitoring.config import MONITORING_FIELDS
 from simlab.records import Err
 from simlab.schema import (
     Any_,
@@ -109,6 +110,7 @@ SCHEMA = Schema("real_time_endpoint", [
     Field("variants", ListOf(Schema("variant", VARIANT_FIELDS), min_len=1,
                              max_len=facts.limit("real_time_endpoint.max_variants")),
           default=None, doc="production variants (1–10); omitted = one variant `AllTraffic`"),
+    *MONITORING_FIELDS,  # data_capture, monitors, retraining (behaviour in simlab/monitoring)
 ], checks=(_weights_check,))
 
 
@@ -207,7 +209,7 @@ class RealTimeEndpoint(Deployment):
             self.admit_until(env.now)
             i0, i1 = wl.upto(env.now - 60.0), wl.upto(env.now)
             load = float(np.count_nonzero(self.log.variant[i0:i1] == v.idx))
-            per_instance = load / len(v.accepting)
+            per_instance = load / _time_average(v.timeline, env.now - 60.0, env.now)
             new = v.scaler.decide(env.now, per_instance, load, v.desired)
             if new is not None:
                 self._resize(v, new)
@@ -269,7 +271,7 @@ class RealTimeEndpoint(Deployment):
     def _serve(self, v: Variant, idx: np.ndarray, u_inst: np.ndarray) -> None:
         wl, log = self.sim.workload, self.log
         t = wl.t[idx]
-        svc = v.service.ppf(wl.u_service[idx])
+        svc = self._service_times(v, idx)
         too_big = wl.payload_bytes[idx] > self.max_payload
         timeout = svc > self.max_processing
         busy = np.where(timeout, self.max_processing, svc)
@@ -286,6 +288,10 @@ class RealTimeEndpoint(Deployment):
         log.overhead_s[ok_idx] = self.overhead_s
         log.t_done[ok_idx] = starts + busy[ok] + self.overhead_s
         log.error[ok_idx[timeout[ok]]] = Err.TIMEOUT
+
+    def _service_times(self, v: Variant, idx: np.ndarray) -> np.ndarray:
+        """Seconds a worker spends on each request ``idx`` (common random numbers: ``u_service``)."""
+        return v.service.ppf(self.sim.workload.u_service[idx])
 
     def _assign(self, v: Variant, t: np.ndarray, busy: np.ndarray, u: np.ndarray):
         """Route each request to an instance and take its earliest-free worker (FIFO)."""
@@ -329,6 +335,20 @@ class RealTimeEndpoint(Deployment):
     def instance_timeline(self) -> list[tuple[str, float, int]]:
         """(variant, time, instances in service) at every change."""
         return [(v.name, t, n) for v in self.variants for t, n in v.timeline]
+
+
+def _time_average(timeline: list[tuple[float, int]], t0: float, t1: float) -> float:
+    """Time-average of the in-service count (a step function given by ``timeline``) over [t0, t1]."""
+    area, prev_t, prev_n = 0.0, t0, 0
+    for t, n in timeline:
+        if t > t0:
+            area += prev_n * (min(t, t1) - prev_t)
+            prev_t = min(t, t1)
+        prev_n = n
+        if t >= t1:
+            break
+    area += prev_n * (t1 - prev_t)
+    return max(area / (t1 - t0), 1e-9)
 
 
 def _least_outstanding(acc: list[Instance], t: float, u: float, pop) -> Instance:
