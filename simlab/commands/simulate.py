@@ -60,14 +60,14 @@ def execute(args: argparse.Namespace, env: Environment) -> ExitStatus:
     finally:
         if bar:
             bar.close()
-    if args.out:
-        result.write(args.out)
+    written = result.write(args.out) if args.out else []
     if args.json:
         env.stdout.write(result.to_json() + "\n")
     else:
         from simlab.report import summary_table
 
         env.stdout.write(summary_table(result.summary()))
-        if args.out:
-            env.stdout.write(f"\nwrote {args.out}/summary.json, requests.csv, metrics.csv\n")
+        if written:
+            folders = sorted({p.relative_to(args.out).parts[0] for p in written})
+            env.stdout.write(f"\nwrote {len(written)} files under {args.out}: {', '.join(folders)}\n")
     return ExitStatus.SUCCESS
