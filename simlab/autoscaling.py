@@ -19,7 +19,7 @@ from simlab import facts
 from simlab.errors import Problem
 from simlab.schema import Bool, Duration, Field, Float, Int, Schema
 
-__all__ = ["TargetTracking", "AUTOSCALING_SCHEMA", "HIGH_DATAPOINTS", "LOW_DATAPOINTS", "LOW_RATIO"]
+__all__ = ["time_average", "TargetTracking", "AUTOSCALING_SCHEMA", "HIGH_DATAPOINTS", "LOW_DATAPOINTS", "LOW_RATIO"]
 
 HIGH_DATAPOINTS = 3
 LOW_DATAPOINTS = 15
@@ -87,3 +87,18 @@ class TargetTracking:
             self.last_activity = now
             return want
         return None
+
+
+def time_average(timeline: list[tuple[float, int]], t0: float, t1: float) -> float:
+    """Time-average over [t0, t1] of a step function given as (time, value) changes, e.g. the
+    number of instances in service: the denominator of a per-instance one-minute datapoint."""
+    area, prev_t, prev_n = 0.0, t0, 0
+    for t, n in timeline:
+        if t > t0:
+            area += prev_n * (min(t, t1) - prev_t)
+            prev_t = min(t, t1)
+        prev_n = n
+        if t >= t1:
+            break
+    area += prev_n * (t1 - prev_t)
+    return area / (t1 - t0)

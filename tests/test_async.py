@@ -238,3 +238,20 @@ def test_result_does_not_depend_on_how_often_admit_until_is_called() -> None:
     assert (one.log.error == Err.EXPIRED).sum() > 0
     for field in ("t_start", "t_done", "instance", "error", "busy_s"):
         np.testing.assert_array_equal(getattr(d.log, field), getattr(one.log, field))
+
+
+def test_target_tracking_uses_the_minute_average_backlog() -> None:
+    """A trickle that leaves the backlog empty at most minute boundaries must not scale to zero:
+    the one-minute average is > 0 whenever a request was in the system during the minute."""
+    import simlab
+    from simlab.scenario import scenario_from_dict
+
+    raw = {"name": "trickle", "duration": 6 * 3600, "model": "breast_cancer_logreg",
+           "workload": {"arrivals": "schedule", "per_day": 24 * 60 * 2, "payload_kb": 4},  # every 30 s
+           "deployments": [{"name": "a", "type": "async_inference", "instance_count": 1,
+                            "service_time": {"dist": "fixed", "mean_ms": 2000},
+                            "autoscaling": {"min_instances": 0, "max_instances": 2}}]}
+    res = simlab.run(scenario_from_dict(raw), seed=1)
+    dep = res.deployments["a"]
+    assert [n for _, n in dep.timeline] == [1]  # never scaled to zero nor out
+    assert res.summary()["deployments"]["a"]["latency_ms"]["max"] < 2100

@@ -94,7 +94,7 @@ def test_low_alarm_threshold_is_ninety_percent_of_target() -> None:
 
 
 def test_datapoint_divides_by_the_time_average_fleet() -> None:
-    from simlab.deployments.realtime import _time_average
+    from simlab.autoscaling import time_average as _time_average
 
     timeline = [(0.0, 1), (90.0, 3), (120.0, 2)]
     assert _time_average(timeline, 60.0, 120.0) == pytest.approx((30 * 1 + 30 * 3) / 60)

@@ -23,7 +23,7 @@ import numpy as np
 
 from simlab import facts
 from simlab.accounting import latency_stats, rnd
-from simlab.autoscaling import TargetTracking
+from simlab.autoscaling import TargetTracking, time_average
 from simlab.deployments.base import COMMON_FIELDS, Deployment, Lease
 from simlab.deployments.realtime import SERVICE_TIME, InstanceTypeKind
 from simlab.distributions import Dist
@@ -154,7 +154,7 @@ class AsyncEndpoint(Deployment):
         self._qt = wl.t[self._q]
         self._svc = self.service.ppf(wl.u_service[self._q])
         self._busy = np.minimum(self._svc, self.timeout)
-        self._head = self._tail = 0
+        self._head = self._tail = self._avg_lo = 0
         for _ in range(self.config["instance_count"]):
             self._launch(0.0)
         self.timeline.append((0.0, len(self.accepting)))
@@ -301,11 +301,27 @@ class AsyncEndpoint(Deployment):
             self.admit_until(env.now)
             backlog, n = self.backlog_size(env.now), len(self.accepting)
             self._no_capacity.append(backlog > 0 and n == 0)
-            wanted = [self.scaler.decide(env.now, backlog / max(n, 1), backlog, self.desired),
+            mean_backlog = self._mean_backlog(env.now - 60.0, env.now)
+            fleet = time_average(self.timeline, env.now - 60.0, env.now)
+            per_instance = mean_backlog / fleet if fleet > 0 else mean_backlog
+            wanted = [self.scaler.decide(env.now, per_instance, mean_backlog, self.desired),
                       self._step_from_zero(env.now)]
             wanted = [w for w in wanted if w is not None]
             if wanted and max(wanted) != self.desired:
                 self._resize(max(wanted))
+
+    def _mean_backlog(self, t0: float, t1: float) -> float:
+        """Time-average ApproximateBacklogSize (queued or in process) over [t0, t1]: the value
+        of a one-minute CloudWatch average, which target tracking evaluates."""
+        pos = np.arange(self._avg_lo, self._tail)
+        idx = self._q[pos]
+        started = np.isfinite(self.log.t_start[idx])
+        leave = np.where(started, self.log.t_start[idx] + self.log.busy_s[idx], self.log.t_done[idx])
+        leave = np.where(pos < self._head, leave, np.inf)  # still queued: has not left
+        gone = (leave <= t0) & (pos < self._head)
+        self._avg_lo += int(np.argmin(gone)) if not gone.all() else gone.size
+        overlap = np.clip(np.minimum(leave, t1) - np.maximum(self._qt[pos], t0), 0.0, None)
+        return float(overlap.sum() / (t1 - t0))
 
     def _step_from_zero(self, now: float) -> int | None:
         """The HasBacklogWithoutCapacity step policy: +1 instance once the alarm has seen

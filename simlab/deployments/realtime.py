@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from simlab import facts
-from simlab.autoscaling import AUTOSCALING_SCHEMA, TargetTracking
+from simlab.autoscaling import AUTOSCALING_SCHEMA, TargetTracking, time_average
 from simlab.deployments.base import COMMON_FIELDS, NAME_PATTERN, Deployment, Lease
 from simlab.distributions import Dist, DistSpec
 from simlab.errors import Problem
@@ -209,7 +209,7 @@ class RealTimeEndpoint(Deployment):
             self.admit_until(env.now)
             i0, i1 = wl.upto(env.now - 60.0), wl.upto(env.now)
             load = float(np.count_nonzero(self.log.variant[i0:i1] == v.idx))
-            per_instance = load / _time_average(v.timeline, env.now - 60.0, env.now)
+            per_instance = load / time_average(v.timeline, env.now - 60.0, env.now)
             new = v.scaler.decide(env.now, per_instance, load, v.desired)
             if new is not None:
                 self._resize(v, new)
@@ -335,20 +335,6 @@ class RealTimeEndpoint(Deployment):
     def instance_timeline(self) -> list[tuple[str, float, int]]:
         """(variant, time, instances in service) at every change."""
         return [(v.name, t, n) for v in self.variants for t, n in v.timeline]
-
-
-def _time_average(timeline: list[tuple[float, int]], t0: float, t1: float) -> float:
-    """Time-average of the in-service count (a step function given by ``timeline``) over [t0, t1]."""
-    area, prev_t, prev_n = 0.0, t0, 0
-    for t, n in timeline:
-        if t > t0:
-            area += prev_n * (min(t, t1) - prev_t)
-            prev_t = min(t, t1)
-        prev_n = n
-        if t >= t1:
-            break
-    area += prev_n * (t1 - prev_t)
-    return max(area / (t1 - t0), 1e-9)
 
 
 def _least_outstanding(acc: list[Instance], t: float, u: float, pop) -> Instance:
