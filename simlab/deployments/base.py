@@ -91,20 +91,20 @@ class Deployment:
         """Mask of requests that arrived in the measured window (after warm-up)."""
         return self.arrival_times() >= self.sim.warmup
 
-    def lease_seconds(self) -> float:
+    def _leased(self) -> list[tuple[Lease, float]]:
+        """Each lease with its billed seconds inside the measured window."""
         w0, w1 = self.window()
-        return sum(float(overlap(le.t0, w1 if np.isnan(le.t1) else le.t1, w0, w1)) for le in self.leases)
+        return [(le, float(overlap(le.t0, w1 if np.isnan(le.t1) else le.t1, w0, w1))) for le in self.leases]
+
+    def lease_seconds(self) -> float:
+        return sum(secs for _, secs in self._leased())
 
     def cost_usd(self) -> float:
-        w0, w1 = self.window()
-        return sum(float(overlap(le.t0, w1 if np.isnan(le.t1) else le.t1, w0, w1)) * le.price_per_s
-                   for le in self.leases)
+        return sum(secs * le.price_per_s for le, secs in self._leased())
 
     def capacity_seconds(self) -> float:
         """Worker-seconds available in the window (denominator of utilization)."""
-        w0, w1 = self.window()
-        return sum(float(overlap(le.t0, w1 if np.isnan(le.t1) else le.t1, w0, w1)) * le.workers
-                   for le in self.leases)
+        return sum(secs * le.workers for le, secs in self._leased())
 
     def utilization(self) -> float:
         cap = self.capacity_seconds()

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from simlab import facts
-from simlab.accounting import busy_seconds, overlap, rnd
+from simlab.accounting import overlap, rnd
 from simlab.deployments.base import COMMON_FIELDS, Deployment
 from simlab.deployments.realtime import SERVICE_TIME
 from simlab.distributions import Dist, DistSpec
@@ -263,15 +263,8 @@ class ServerlessEndpoint(Deployment):
         return self.live_seconds(*self.window()) / 3600.0
 
     def capacity_seconds(self) -> float:
+        """Live instance time in the window: utilization is busy time (set-up included) / this."""
         return self.live_seconds(*self.window())
-
-    def utilization(self) -> float:
-        """Busy time (set-up included) / live instance time in the measured window."""
-        cap = self.capacity_seconds()
-        if cap <= 0:
-            return 0.0
-        w0, w1 = self.window()
-        return min(1.0, busy_seconds(self.log.t_start, self.log.busy_s, w0, w1) / cap)
 
     def instances_per_minute(self, variant: int, n_minutes: int) -> np.ndarray:
         """Live instances at the start of each minute (the InstanceCount column)."""
