@@ -15,6 +15,7 @@ from simlab.simulation import Simulation
 
 __all__ = ["Result", "OUTCOME_NAMES"]
 
+CATEGORICAL = ("deployment", "variant", "error")  # few distinct strings: stored once, as codes
 OUTCOME_NAMES = {Outcome.COMPLETED: "completed", Outcome.FAILED: "failed",
                  Outcome.THROTTLED: "throttled", Outcome.IN_FLIGHT: "in_flight"}
 
@@ -63,7 +64,15 @@ class Result:
         """One row per request per deployment (pandas DataFrame)."""
         import pandas as pd
 
-        return pd.concat([d.requests_frame(self) for d in self.deployments.values()], ignore_index=True)
+        frames = [d.requests_frame(self) for d in self.deployments.values()]
+        if len(frames) == 1:
+            return frames[0]
+        for column in CATEGORICAL:  # same categories everywhere, so concat keeps them categorical
+            cats = [f[column].astype("category") for f in frames]
+            union = sorted(set().union(*(c.cat.categories for c in cats)))
+            for f, c in zip(frames, cats, strict=True):
+                f[column] = c.cat.set_categories(union)
+        return pd.concat(frames, ignore_index=True)
 
     def requests_of(self, d):
         """The default per-request frame of one deployment (``Deployment.requests_frame`` uses it)."""
@@ -71,12 +80,11 @@ class Result:
 
         wl, log, end = self.sim.workload, d.log, self.sim.duration
         outcome = log.outcome(end)
-        errors = np.array([ERROR_NAMES[Err(i)] for i in range(len(Err))], dtype=object)
-        variants = np.array(d.variant_names(), dtype=object)
+        errors = [ERROR_NAMES[Err(i)] for i in range(len(Err))]
         frame = pd.DataFrame({
-            "deployment": d.name,
+            "deployment": pd.Categorical.from_codes(np.zeros(wl.n, dtype=np.int8), [d.name]),
             "request_id": np.arange(wl.n),
-            "variant": variants[log.variant],
+            "variant": pd.Categorical.from_codes(log.variant, d.variant_names()),
             "instance": log.instance,
             "t_arrival": wl.t,
             "t_start": log.t_start,
@@ -86,7 +94,7 @@ class Result:
             "overhead_ms": np.where(np.isfinite(log.t_start), log.overhead_s * 1000.0, np.nan),
             "latency_ms": (log.t_done - wl.t) * 1000.0,
             "outcome": pd.Categorical.from_codes(outcome, list(OUTCOME_NAMES.values())),
-            "error": errors[log.error],
+            "error": pd.Categorical.from_codes(log.error, errors),
             "cold_start": log.cold,
             "payload_kb": wl.payload_bytes / 1024.0,
             "row": wl.row,
