@@ -173,3 +173,20 @@ def test_invariants_hold_for_any_endpoint(instances, workers, count, size, bandw
     done = req[req.outcome == "completed"]
     assert (done.latency_ms >= done.wait_ms + done.model_ms + done.overhead_ms - 1e-6).all()
     assert (done.wait_ms >= done.model_loading_wait_ms - 1e-6).all()
+
+
+def test_a_model_is_never_unloaded_while_loading_or_serving() -> None:
+    """Two models of which only one fits: requests of different models never overlap on the
+    instance, because the next model may load only once the other is loaded and idle."""
+    size = MEMORY_MB * 0.6
+    raw = scenario(mme(count=2, size_mb=size, download_mb_per_s=size / 0.3,
+                       service_time={"dist": "fixed", "mean_ms": 200}), rate=2, duration=120)
+    res = run(raw, seed=3)
+    req = res.requests
+    done = req[req.outcome == "completed"].sort_values("t_start")
+    model = done.target_model.astype(str).to_numpy()
+    start, end = done.t_start.to_numpy(), (done.t_start + done.model_ms / 1000).to_numpy()
+    for k in range(1, len(done)):
+        other = model[:k] != model[k]
+        if other.any():
+            assert start[k] >= end[:k][other].max() - 1e-9

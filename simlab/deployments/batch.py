@@ -481,6 +481,11 @@ class BatchTransform(Deployment):
     def measured_jobs(self) -> list[Job]:
         return [j for j in self.jobs if j.t_submit >= self.sim.warmup]
 
+    def _covers_full_period(self, job: Job) -> bool:
+        """A scheduled job over the stream scores one whole period, except the first one, which
+        covers only the time since the start (shorter than a period when it runs early)."""
+        return self.input is not None or job.k > 0 or job.t_submit >= self.schedule["every"]
+
     def job_cost_usd(self, job: Job) -> float:
         """Instance-seconds of the whole job, start-up included, times the hourly price."""
         return self.config["instance_count"] * job.duration_s * self.instance_type.price_per_hour / 3600.0
@@ -498,8 +503,9 @@ class BatchTransform(Deployment):
                              for j in jobs if j.status == "Failed" and j.t_end <= self.sim.duration],
         }
         if self.schedule is not None:
-            per_job = sum(self.job_cost_usd(j) for j in jobs) / len(jobs) if jobs else None
-            out["cost_per_month_usd"] = rnd(per_job * MONTH_S / self.schedule["every"]) if jobs else None
+            full = [j for j in jobs if self._covers_full_period(j)] or jobs
+            per_job = sum(self.job_cost_usd(j) for j in full) / len(full) if full else None
+            out["cost_per_month_usd"] = rnd(per_job * MONTH_S / self.schedule["every"]) if full else None
         if self.containers:
             done = sel & np.isfinite(self.log.t_start) & (self.log.error == Err.NONE)
             out["container_latency_ms"] = {c["name"]: rnd(float(self.container_s[done, k].mean() * 1000), 3)

@@ -110,6 +110,12 @@ SCHEMA = Schema("multi_model_endpoint", [
 ], checks=(_memory_check,), doc="SageMaker multi-model endpoint")
 
 
+def _hold(host: _Host, m: int, until: float) -> None:
+    """Model ``m`` is in use on ``host`` until at least ``until`` (it cannot be unloaded before)."""
+    if until > host.busy_until.get(m, 0.0):
+        host.busy_until[m] = until
+
+
 def popularity_weights(popularity: str | dict, n: int) -> np.ndarray:
     """Probability of each of ``n`` models (sums to 1) for ``uniform`` or ``{zipf: s}``."""
     w = np.ones(n) if popularity == "uniform" else np.arange(1, n + 1, dtype=float) ** -popularity["zipf"]
@@ -119,7 +125,7 @@ def popularity_weights(popularity: str | dict, n: int) -> np.ndarray:
 class _Host:
     """One instance: worker free-times, outstanding end times, loaded models (LRU order)."""
 
-    __slots__ = ("id", "free", "ends", "cache", "used")
+    __slots__ = ("id", "free", "ends", "cache", "used", "busy_until")
 
     def __init__(self, iid: int, workers: int) -> None:
         self.id = iid
@@ -127,6 +133,7 @@ class _Host:
         self.ends: list[float] = []
         self.cache: OrderedDict[int, float] = OrderedDict()  # model -> ready time
         self.used = 0.0  # MB
+        self.busy_until: dict[int, float] = {}  # model -> when its last queued request ends
 
 
 # -- the deployment ---------------------------------------------------------------------------
@@ -235,6 +242,7 @@ class MultiModelEndpoint(Deployment):
                 self._take_worker(i, host, ti)
             elif r - ti <= self.max_processing:
                 heapq.heappush(self._pending, (r, i, host.id))
+                _hold(host, m, r + float(self.log.busy_s[i]))  # in use until at least then
         self._settle(idx, ready, cold, inst)
 
     def _flush(self, t: float) -> None:
@@ -251,6 +259,7 @@ class MultiModelEndpoint(Deployment):
         end = s + float(log.busy_s[i])
         heapq.heapreplace(host.free, end)
         heapq.heappush(host.ends, end)
+        _hold(host, int(self.target[i]), end)
         log.t_start[i] = s
         log.t_done[i] = end + self.overhead_s
 
@@ -259,14 +268,18 @@ class MultiModelEndpoint(Deployment):
         size = self.sizes[m]
         if size > self.capacity_mb:
             return math.inf
-        ready = t + size / self.config["download_mb_per_s"] + load_s
+        fetch = size / self.config["download_mb_per_s"] + load_s
         if not self.caching:
-            return ready
-        while host.used + size > self.capacity_mb:
+            return t + fetch
+        start = t
+        while host.used + size > self.capacity_mb:  # unload least recently used models first ...
             old, old_ready = host.cache.popitem(last=False)
+            free_at = max(old_ready, host.busy_until.pop(old, 0.0))  # ... once loaded and idle
+            start = max(start, free_at)  # the new model waits for that memory
             host.used -= self.sizes[old]
             self.holder[old] = -1
-            self.unload_events.append(max(t, old_ready))
+            self.unload_events.append(max(t, free_at))
+        ready = start + fetch
         host.cache[m] = ready
         host.used += size
         self.holder[m] = host.id
