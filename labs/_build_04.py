@@ -375,10 +375,12 @@ they are still in the cache.
 
 Two remarks about what simlab does here:
 
-* simlab keeps a loading model in memory from the start of its download, and LRU may unload a
-  model that is still loading. The requests already waiting for it are still served, but the
-  next request for that model triggers a new load. AWS does not document what the real service
-  does under such memory pressure. Either way, a fleet in this regime is undersized.
+* simlab reserves a model's memory from the start of its download and never unloads a model
+  that is still loading or serving requests: a new load waits until enough of the least recently
+  used models are loaded and idle. In this regime loads queue behind each other, requests wait
+  for them (some longer than 60 s: ModelNotReadyException), and the hit rate still collapses.
+  AWS does not document what the real service does under such memory pressure. Either way, a
+  fleet in this regime is undersized.
 * The fix is the same as for any thrashing cache: more memory per instance (or more instances),
   smaller models, or moving the busiest customers to endpoints of their own.
 
