@@ -18,7 +18,15 @@ from simlab.decide import (
     recommend,
     rules_table_markdown,
 )
-from simlab.decide.costmodel import endpoint_size, estimate_all, serverless_cost_per_request
+from simlab.decide.conditions import in_words
+from simlab.decide.costmodel import (
+    SECONDS_PER_DAY,
+    async_scaling,
+    cold_start_quantile_s,
+    endpoint_size,
+    estimate_all,
+    serverless_cost_per_request,
+)
 from simlab.decide.engine import derive
 from simlab.decide.render import regenerate
 from simlab.decide.rules import render
@@ -162,6 +170,106 @@ def test_crossover_reads_prices() -> None:
     assert crossover_requests_per_day(1.5, 0.5) == pytest.approx(hourly * 24 / per_request)
     assert crossover_requests_per_day(1.5, 0.5, memory_mb=4096) < crossover_requests_per_day(1.5, 0.5)
     assert crossover_requests_per_day(1.5, 0.5, instance_type="ml.m5.xlarge") > _crossover()
+
+
+def _cost_sweep() -> list[tuple[str, float]]:
+    """(traffic, requests/day) from a tenth of the one-instance crossover to past the volume that
+    keeps three instances busy (λ × inference_seconds = 3), so the sized fleet has 1 to 4 instances."""
+    seconds = deployment()["inference_seconds"]
+    step = _crossover() / 40
+    top = 3.2 * SECONDS_PER_DAY / seconds
+    volumes = [step * i for i in range(4, int(top / step) + 1)]
+    return [(t, v) for t in ("intermittent", "steady", "spiky") for v in volumes]
+
+
+def test_cost_rules_compare_serverless_with_the_sized_fleet() -> None:
+    """Whenever an explanation says serverless or the endpoint is cheaper, the estimates agree:
+    the cost rules compare with the fleet the estimates size, not with one instance."""
+    instances_where_serverless_cheaper: set[int] = set()
+    for traffic, volume in _cost_sweep():
+        rec = recommend(deployment(requests_per_day=volume, traffic=traffic))
+        endpoint, serverless = rec.estimates["real_time_endpoint"], rec.estimates["serverless_inference"]
+        cheaper = ("serverless_inference" if serverless.monthly_cost_usd <= endpoint.monthly_cost_usd
+                   else "real_time_endpoint")
+        says = {"below_crossover_serverless": "serverless_inference",
+                "above_crossover_endpoint": "real_time_endpoint"}
+        claims = [option for rule, option in says.items() if rule in rec.fired]
+        assert claims == [cheaper], (traffic, volume, endpoint.instances, claims)
+        support = " ".join(rec.verdicts[cheaper].support)
+        for est in (endpoint, serverless):
+            assert f"{est.monthly_cost_usd:,.2f} USD/month" in support, (volume, support)
+        assert f"{endpoint.instances} × " in support
+        for reason in rec.reasons:  # every cost claim in the explanation is the cheaper option's
+            if "costs less than" in reason:
+                assert reason in rec.verdicts[cheaper].support, (volume, reason)
+        if traffic == "intermittent" and rec.recommendation in says.values():
+            assert rec.recommendation == cheaper, (volume, rec.reasons)
+        if cheaper == "serverless_inference":
+            instances_where_serverless_cheaper.add(endpoint.instances)
+    assert {1, 2, 3} <= instances_where_serverless_cheaper, "the sweep must reach 2- and 3-instance fleets"
+
+
+SOLE_OPTION_CASES = [
+    # id, overrides, the only option left
+    ("payload-5MB-caller-waits", {"payload_mb": 5, "inference_seconds": 2, "requests_per_day": 30},
+     "real_time_endpoint"),
+    ("cold-starts-not-ok", {"cold_start_ok": False}, "real_time_endpoint"),
+    ("dissimilar-models", {"models": 3, "models_similar": False}, "real_time_endpoint"),
+    ("payload-2000MB-offline", {"payload_mb": 2000, "realtime": False}, "batch_transform"),
+]
+
+
+@pytest.mark.parametrize("over, expected", [c[1:] for c in SOLE_OPTION_CASES],
+                         ids=[c[0] for c in SOLE_OPTION_CASES])
+def test_sole_remaining_option_says_why(over: dict, expected: str) -> None:
+    rec = recommend(deployment(**over))
+    assert rec.recommendation == expected and rec.also == ()
+    assert not rec.verdicts[expected].support, "a case where no rule argues for the option"
+    first = rec.reasons[0]
+    assert first.startswith("The only option within the hard limits")
+    rules = {r.id: r for r in load_rules()}
+    for option, verdict in rec.verdicts.items():
+        if option == expected:
+            continue
+        assert option in first
+        for rule in verdict.against_rules:  # each limit or fact that ruled it out, limits with values
+            assert f"{in_words(rule.when)} [{rule.id}]" in first
+            assert rules[rule.id].effect == "rule_out"
+    hard = any(v.hard for o, v in rec.verdicts.items() if o != expected)
+    assert ("by a hard service limit" in first) == hard
+    assert f"{rec.estimates[expected].monthly_cost_usd:,.2f} USD/month" in first
+
+
+def test_no_sole_option_reason_when_a_rule_supports_it() -> None:
+    rec = recommend(deployment())
+    assert rec.recommendation == "serverless_inference" and rec.verdicts["serverless_inference"].support
+    assert not any(r.startswith("The only option") for r in rec.reasons)
+
+
+def test_async_model_uses_the_simulators_scaling_defaults() -> None:
+    """The engine reads the same facts keys and constants; this catches either side drifting."""
+    from simlab.autoscaling import LOW_DATAPOINTS, LOW_RATIO
+    from simlab.deployments.asynchronous import ASYNC_AUTOSCALING_SCHEMA
+
+    sim = {f.name: f.default for f in ASYNC_AUTOSCALING_SCHEMA.fields}
+    sc = async_scaling()
+    assert sc.startup_s == sim["instance_startup"]
+    assert sc.alarm_datapoints == sim["scale_from_zero_datapoints"]
+    assert sc.scale_in_cooldown_s == sim["scale_in_cooldown"]
+    assert sc.low_backlog == pytest.approx(LOW_RATIO * sim["target_backlog_per_instance"])
+    assert sc.low_datapoints == LOW_DATAPOINTS
+
+
+@pytest.mark.parametrize("q", [0.5, 0.9, 0.99, 0.999])
+def test_cold_start_quantile_is_the_simulators_default_distribution(q: float) -> None:
+    import numpy as np
+
+    from simlab.deployments.serverless import SCHEMA
+
+    default = next(f.default for f in SCHEMA.fields if f.name == "cold_start")
+    mean_ms = service_facts.limit("serverless_inference.default_cold_start_mean_ms")
+    assert default.mean * 1000 == pytest.approx(mean_ms)
+    assert cold_start_quantile_s(mean_ms, q) == pytest.approx(float(default.ppf(np.array([q]))[0]), rel=1e-9)
 
 
 def test_realtime_payload_cites_api_and_notes() -> None:

@@ -1,6 +1,7 @@
 """The decision engine: facts + rules (+ cost estimates) → a verdict for every answer id.
 
-1. Validate the facts and derive the extra facts rules may use (cost crossover, concurrency…).
+1. Validate the facts, estimate every deployment option (cost model), and derive the extra facts
+   rules may use (cost crossover, serverless against the sized endpoint fleet, concurrency…).
 2. Fire every rule of the question whose condition holds; a rule that reads the cost model's
    estimate is evaluated per target.
 3. Each answer id gets a verdict: *ruled out* when any rule_out fired for it; otherwise a support
@@ -8,19 +9,21 @@
    monthly cost (options missing the latency SLO are already ruled out), then by answer order.
 4. When every option is ruled out, the best one ruled out only by fit rules (no hard service
    limit) is recommended with a caveat; when all hit hard limits, nothing is recommended.
+5. An option recommended only because every other one is ruled out (no rule argues for it) gets
+   a first reason saying so, with the limits and facts that ruled the others out.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import Any
 
 from simlab import facts as service_facts
 from simlab.decide.answers import ANSWERS, LABELS, WEIGHTS
-from simlab.decide.conditions import holds
+from simlab.decide.conditions import holds, in_words
 from simlab.decide.costmodel import (
     SECONDS_PER_DAY,
     Estimate,
@@ -55,6 +58,7 @@ class Verdict:
     against: tuple[str, ...] = ()
     hard: bool = False
     notes: tuple[str, ...] = ()
+    against_rules: tuple[Rule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,13 +89,18 @@ class Recommendation:
 # --------------------------------------------------------------------------- context
 
 
-def derive(facts: Mapping[str, Any]) -> dict[str, Any]:
-    """The derived facts (see ``DERIVED_FACTS``) plus resolved defaults, merged over ``facts``."""
+def derive(facts: Mapping[str, Any], estimates: Mapping[str, Estimate] | None = None) -> dict[str, Any]:
+    """The derived facts (see ``DERIVED_FACTS``) plus resolved defaults, merged over ``facts``.
+
+    The cost facts (``serverless_monthly_usd``, ``endpoint_monthly_usd``, ``endpoint_instances``)
+    come from ``estimates``, the cost model's estimates of these facts (computed when omitted).
+    """
     out = dict(facts)
     if out.get("cold_start_ms") is None:
         out["cold_start_ms"] = service_facts.limit("serverless_inference.default_cold_start_mean_ms")
     out["concern_words"] = (out.get("concern") or "").replace("_", " ")
     out.update(_deployment_derived(out), **_label_offsets(out.get("label_delay_days")))
+    out.update(_cost_derived(out, estimates))
     return out
 
 
@@ -99,11 +108,25 @@ def _deployment_derived(facts: Mapping[str, Any]) -> dict[str, Any]:
     rpd, seconds, payload = facts.get("requests_per_day"), facts.get("inference_seconds"), facts.get("payload_mb")
     if facts.get("question") != "deployment" or seconds is None or payload is None:
         return {"crossover_requests_per_day": None, "mean_concurrency": None, "mean_gap_s": None}
-    crossover = crossover_requests_per_day(seconds, payload, memory_mb=facts["memory_mb"],
-                                           instance_type=facts["instance_type"])
+    crossover = crossover_requests_per_day(seconds, payload, memory_mb=facts.get("memory_mb"),
+                                           instance_type=facts.get("instance_type"))
     concurrency = None if rpd is None else rpd * seconds / SECONDS_PER_DAY
     gap = SECONDS_PER_DAY / rpd if rpd else None
     return {"crossover_requests_per_day": crossover, "mean_concurrency": concurrency, "mean_gap_s": gap}
+
+
+def _cost_derived(facts: Mapping[str, Any], estimates: Mapping[str, Estimate] | None) -> dict[str, Any]:
+    """Serverless against the real-time endpoint as sized in the estimates (the whole fleet, not
+    one instance), so the cost rules say what the estimates say. Null without a request volume."""
+    none = {"serverless_monthly_usd": None, "endpoint_monthly_usd": None, "endpoint_instances": None}
+    if facts.get("crossover_requests_per_day") is None or facts.get("requests_per_day") is None:
+        return none
+    if estimates is None:
+        estimates = estimate_all(facts)
+    endpoint, serverless = estimates["real_time_endpoint"], estimates["serverless_inference"]
+    return {"serverless_monthly_usd": serverless.monthly_cost_usd,
+            "endpoint_monthly_usd": endpoint.monthly_cost_usd,
+            "endpoint_instances": endpoint.instances}
 
 
 def _label_offsets(delay_days: float | None) -> dict[str, int | None]:
@@ -145,7 +168,8 @@ def _verdict(option: str, firings: list[Firing]) -> Verdict:
         score=sum(WEIGHTS[f.rule.effect] for f in support),
         support=tuple(f.text for f in support), against=tuple(f.text for f in against),
         hard=any(f.rule.hard for f in against),
-        notes=tuple(f.text for f in mine if f.rule.effect == "note"))
+        notes=tuple(f.text for f in mine if f.rule.effect == "note"),
+        against_rules=tuple(f.rule for f in against))
 
 
 def _rank_key(verdict: Verdict, estimates: Mapping[str, Estimate], order: tuple[str, ...]) -> tuple:
@@ -189,22 +213,43 @@ def _fallback_reason(best: Verdict) -> str:
             f"it breaks a usage fit, not a service limit — " + " ".join(best.against))
 
 
+def _why_ruled_out(verdict: Verdict) -> str:
+    """``option (condition [rule id]; …)``: what ruled an option out, limits with their values."""
+    parts = dict.fromkeys(f"{in_words(r.when)} [{r.id}]" for r in verdict.against_rules)
+    return f"{verdict.option} ({'; '.join(parts)})"
+
+
+def _sole_option_reason(best: Verdict, verdicts: list[Verdict],
+                        estimates: Mapping[str, Estimate]) -> str:
+    """Why an option no rule argues for is still the answer: every other one is ruled out."""
+    others = [v for v in verdicts if v.option != best.option]
+    hard = [_why_ruled_out(v) for v in others if v.hard]
+    fit = [_why_ruled_out(v) for v in others if not v.hard]
+    groups = ([f"by a hard service limit: {', '.join(hard)}"] if hard else []) + (
+        [f"by the stated facts: {', '.join(fit)}"] if fit else [])
+    est = estimates.get(best.option)
+    cost = (f" Estimated {est.monthly_cost_usd:,.2f} USD/month, p99 {est.p99_latency_ms:,.0f} ms "
+            f"({est.basis})." if est is not None else "")
+    return (f"The only option within the hard limits{' and the stated facts' if fit else ''}: "
+            f"{best.option} ({LABELS[best.option]}). No rule argues for it, but every other option "
+            f"is ruled out — {'; '.join(groups)}.{cost}")
+
+
 def _reasons(best: Verdict | None, fallback: bool, verdicts: list[Verdict],
              estimates: Mapping[str, Estimate], general_notes: list[str]) -> tuple[str, ...]:
     if best is None:
         return ("No option can serve this workload within the service limits; every option is "
                 "ruled out below.", *general_notes)
     head = [_fallback_reason(best)] if fallback else []
+    sole = all(v.status == "ruled_out" for v in verdicts if v.option != best.option)
+    if not fallback and sole and not best.support:
+        head = [_sole_option_reason(best, verdicts, estimates)]
     ties = [] if fallback else _tie_reason(best, verdicts, estimates)
     return (*head, *best.support, *ties, *best.notes, *general_notes)
 
 
 def _finalise(verdicts: list[Verdict], chosen: str | None) -> list[Verdict]:
-    out = []
-    for v in verdicts:
-        status = "recommended" if v.option == chosen else v.status
-        out.append(Verdict(v.option, status, v.score, v.support, v.against, v.hard, v.notes))
-    return out
+    return [replace(v, status="recommended") if v.option == chosen else v for v in verdicts]
 
 
 def _assemble(question: str, verdicts: list[Verdict], firings: list[Firing], chosen: str | None,
@@ -229,8 +274,8 @@ def recommend(facts: Mapping[str, Any]) -> Recommendation:
     """
     checked = validate_facts(facts)
     question = checked["question"]
-    context = derive(checked)
     estimates = estimate_all(checked) if question == "deployment" else {}
+    context = derive(checked, estimates)
     context["est"] = _estimate_namespace(estimates)
     firings = evaluate(rules_for(question), context, estimates)
     verdicts = [_verdict(o, firings) for o in ANSWERS[question]]

@@ -35,6 +35,10 @@ GOALS: tuple[str, ...] = (
 DERIVED_FACTS: dict[str, str] = {
     "crossover_requests_per_day": "requests/day above which serverless costs more than one "
                                   "always-on instance of instance_type",
+    "serverless_monthly_usd": "the cost model's monthly serverless cost (null without requests_per_day)",
+    "endpoint_monthly_usd": "the cost model's monthly cost of the real-time endpoint fleet sized for "
+                            "this load (all its instances; null without requests_per_day)",
+    "endpoint_instances": "instances of that sized real-time fleet (null without requests_per_day)",
     "mean_concurrency": "requests in flight on average: requests_per_day × inference_seconds / 86,400",
     "mean_gap_s": "average seconds between requests: 86,400 / requests_per_day (null if 0)",
     "concern_words": "the concern in words (input drift, accuracy, bias, feature importance)",
