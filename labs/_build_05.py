@@ -303,10 +303,9 @@ keep = facts.limit("serverless_inference.default_idle_timeout_s")
 print(f"serverless, 20 requests/day: share cold predicted e^(-λk) = "
       f"{math.exp(-f['requests_per_day'] / 86400 * keep):.2f}, simulated "
       f"{res_int.summary()['deployments']['serverless']['cold_start_rate']:.2f}")
-print(f"cold start: mean {1000 * cold.mean:,.0f} ms, p99 {1000 * float(cold.ppf(np.array([0.99]))[0]):,.0f} ms "
-      f"-> engine p99 = {1000 * f['inference_seconds']:,.0f} + mean; "
-      f"closer: {1000 * f['inference_seconds']:,.0f} + p99 = "
-      f"{1000 * (f['inference_seconds'] + float(cold.ppf(np.array([0.99]))[0])):,.0f} ms")
+print(f"cold start: mean {1000 * cold.mean:,.0f} ms, p99 {1000 * float(cold.ppf(np.array([0.99]))[0]):,.0f} ms; "
+      f"with ~{math.exp(-f['requests_per_day'] / 86400 * keep):.0%} of requests cold, the latency p99 is the "
+      f"model time + the cold-start quantile q with P(cold) × P(C > q) = 1 %")
 """)
 
 md(r"""
@@ -317,10 +316,11 @@ md(r"""
   which the simulator bills as data processed and the cost model leaves out; it matters most
   for tiny payloads (0.01 MB in the steady API).
 * **Intermittent workload.** Serverless costs cents; the endpoint costs $84 to answer 20
-  requests a day. But the engine's serverless p99 (3.5 s) is optimistic: it adds the *mean*
-  cold start to the model time. With 20 requests a day almost 9 in 10 requests are cold
-  (e^(−λk) from Lab 02), so the p99 lands in the tail of the cold-start distribution: about
-  7 s. The verdict stands, because `cold_start_ok: true`, but tell the users 7 s, not 3.5 s.
+  requests a day. The price is latency: with 20 requests a day almost 9 in 10 requests are
+  cold (e^(−λk) from Lab 02), so the p99 lands in the *tail* of the cold-start distribution,
+  about 7 s — far above model time + the *mean* cold start (3.5 s). The engine computes exactly
+  that quantile, and engine and simulation agree. The verdict stands, because
+  `cold_start_ok: true`, but tell the users 7 s, not 3.5 s.
 * **Steady API.** Two instances meet the 100 ms SLO (p99 about 40 ms). The engine's 48 ms is
   conservative because its M/M/c queue assumes exponential model times, and these are fixed.
   Serverless also meets the SLO here: at 23 requests/s it almost never meets a cold start.
@@ -332,9 +332,9 @@ md(r"""
   The engine gives no estimates for them: hard limits rule them out. Asynchronous Inference
   serves every request. Its p99 is over an hour, because one instance at 83 % utilisation
   queues 4-minute jobs behind each other. The engine's M/M/1 estimate (about 2 h) assumes
-  exponential job times and is pessimistic for fixed ones. The simulated bill is below the
-  engine's always-on estimate because simlab's auto scaler sometimes scales the fleet in to zero
-  (section 4 looks at why). If an hour is too slow, raise `max_instances`.
+  exponential job times and is pessimistic for fixed ones. Both bill only the time the fleet is
+  in service, including the spells when it scales in to zero (section 4 looks at those). If an
+  hour is too slow, raise `max_instances`.
 """)
 
 # ---------------------------------------------------------------------------------------------
@@ -412,15 +412,14 @@ md(r"""
 * With `traffic: steady` the verdict is the endpoint on **both** sides: the rule
   `steady_traffic_endpoint` recommends it outright (+2), which outweighs the cost preference
   (+1). Cost decides only when the traffic shape does not.
-* The crossover is a **one-instance** break-even. At 57,600 requests/day one request is in
-  progress on average (λ × 1.5 s = 1), and the engine's endpoint model (one request at a time
-  per instance) needs a second instance. The endpoint then costs $168, and serverless is
-  cheaper again until its bill reaches $168 as well. The engine notices, because its tie-break
-  compares the estimates, and the verdict flips back to serverless. But the rule
-  `above_crossover_endpoint` still fires there, and its text says the endpoint is cheaper.
-  Read the cost lines, not just the rule names. The endpoint model is also pessimistic here:
-  an ml.m5.large has 2 vCPUs, and with two model-server workers (as in Lab 02) one instance
-  carries twice this load.
+* The first crossover is a **one-instance** break-even. At 57,600 requests/day one request is
+  in progress on average (λ × 1.5 s = 1), and the engine's endpoint model (one request at a
+  time per instance) needs a second instance. The endpoint then costs $168, and serverless is
+  cheaper again until its bill reaches $168 as well; then a third instance, and so on. The cost
+  rules compare serverless with the *sized* fleet (the same estimates as in the table), so the
+  rule that fires and its explanation always agree with the verdict. The endpoint model is
+  pessimistic here: an ml.m5.large has 2 vCPUs, and with two model-server workers (as in Lab 02)
+  one instance carries twice this load.
 """)
 
 # ---------------------------------------------------------------------------------------------
@@ -511,15 +510,13 @@ Every request to the real-time endpoint is refused on arrival with `ValidationEr
 (HTTP 413) and counted in `Invocation4XXErrors`, as CloudWatch would count it, while the
 instance is billed all day. The asynchronous endpoint serves all of them.
 
-Its p99 of about 7 minutes is a **disagreement between the engine and the simulator**, the
-kind of thing this lab is for. The engine estimates 200 ms because a request arrives every
-43 s on average, well inside the 300 s scale-in cooldown, so it assumes the instance stays up.
-simlab's auto scaler applies target tracking literally. It samples the backlog at each
-minute boundary, counts 15 samples below 90 % of the target (5), and scales in to zero at the
-next sample that finds the backlog empty; at 0.2 s per request that is almost every sample.
-The next request then waits for the 2-minute `HasBacklogWithoutCapacity` alarm and the
-5-minute start-up. Which model is closer to AWS depends on how the backlog metric is averaged
-over the minute. If it matters to you, set `min_instances: 1`.
+Its p99 of about 7 minutes is what **scaling to zero** costs. A request arrives every 43 s on
+average and takes 0.2 s, so the backlog stays below 90 % of the target (5) and the low alarm
+is always in alarm; the first whole minute in which nothing is queued or in process, target
+tracking sets the fleet to ⌈0 / 5⌉ = 0 instances. The next request then waits for the
+2-minute `HasBacklogWithoutCapacity` alarm and the 5-minute start-up. The engine models the
+same cycle (its estimate is in the table above), and the simulation agrees. If seven minutes is
+too slow, set `min_instances: 1` and pay for one instance around the clock.
 
 **Exam tip:** when the notes and the service disagree, the engine quotes both. Know the
 service's figure (6 MiB real-time, 4 MB serverless, 1 GB async) and recognise the notes' 25 MB
