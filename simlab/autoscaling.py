@@ -19,8 +19,9 @@ from simlab import facts
 from simlab.errors import Problem
 from simlab.schema import Bool, Duration, Field, Float, Int, Schema
 
-__all__ = ["time_average", "TargetTracking", "AUTOSCALING_SCHEMA", "HIGH_DATAPOINTS", "LOW_DATAPOINTS", "LOW_RATIO"]
+__all__ = ["METRIC_PERIOD_S", "time_average", "TargetTracking", "AUTOSCALING_SCHEMA", "HIGH_DATAPOINTS", "LOW_DATAPOINTS", "LOW_RATIO"]
 
+METRIC_PERIOD_S = 60.0  # CloudWatch period of the endpoint metrics and of every scaling alarm
 HIGH_DATAPOINTS = 3
 LOW_DATAPOINTS = 15
 LOW_RATIO = 0.9
@@ -42,7 +43,7 @@ AUTOSCALING_SCHEMA = Schema("autoscaling", [
           unit="s", doc="ScaleOutCooldown (AAS default 300 s)"),
     Field("scale_in_cooldown", Duration(), default=float(facts.limit("real_time_endpoint.default_scale_in_cooldown_s")),
           unit="s", doc="ScaleInCooldown (AAS default 300 s)"),
-    Field("instance_startup", Duration(), default=300.0, unit="s",
+    Field("instance_startup", Duration(), default=float(facts.limit("real_time_endpoint.default_instance_startup_s")), unit="s",
           doc="time from the scale-out decision until a new instance serves (assumption: 5 min; "
               "VariantInstanceProvisionTimeoutInSeconds allows 300–3600)"),
     Field("disable_scale_in", Bool(), default=False, doc="DisableScaleIn"),

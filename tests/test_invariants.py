@@ -16,7 +16,7 @@ service_times = st.one_of(
     st.builds(lambda m: {"dist": "fixed", "mean_ms": m}, st.floats(1, 400)),
     st.builds(lambda m, cv: {"dist": "lognormal", "mean_ms": m, "cv": cv}, st.floats(1, 400), st.floats(0.1, 3)),
     st.builds(lambda m, cv: {"dist": "gamma", "mean_ms": m, "cv": cv}, st.floats(1, 400), st.floats(0.2, 3)),
-    st.builds(lambda lo, w: {"dist": "uniform", "min_ms": lo, "max_ms": lo + w}, st.floats(0, 200), st.floats(0, 200)),
+    st.builds(lambda lo, w: {"dist": "uniform", "min_ms": lo, "max_ms": lo + w}, st.floats(0, 200), st.floats(0.1, 200)),
     # occasionally slower than the 60 s limit: recorded as timeouts
     st.just({"dist": "uniform", "min_ms": 50_000, "max_ms": 70_000}),
 )

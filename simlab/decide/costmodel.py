@@ -260,7 +260,7 @@ class AsyncScaling:
     """The default async auto scaling of the simulator (simlab/deployments/asynchronous.py,
     ``ASYNC_AUTOSCALING_SCHEMA``), which the async estimate models. Read from the same facts keys
     and :mod:`simlab.autoscaling` constants; the start-up is the assumption
-    ``endpoint_instance_startup_s`` (tests check every field against the simulator's defaults)."""
+    limit ``real_time_endpoint.default_instance_startup_s`` (tests check every field against the simulator's defaults)."""
 
     datapoint_s: float         # one datapoint per minute
     alarm_datapoints: int      # HasBacklogWithoutCapacity minutes before the +1 step
@@ -277,7 +277,7 @@ def async_scaling() -> AsyncScaling:
     lim = service_facts.limit
     return AsyncScaling(
         datapoint_s=DATAPOINT_S, alarm_datapoints=int(lim("async_inference.scale_from_zero_datapoints")),
-        startup_s=float(assumption("endpoint_instance_startup_s")), low_datapoints=LOW_DATAPOINTS,
+        startup_s=float(lim("real_time_endpoint.default_instance_startup_s")), low_datapoints=LOW_DATAPOINTS,
         low_backlog=LOW_RATIO * float(lim("async_inference.default_target_backlog_per_instance")),
         scale_in_cooldown_s=float(lim("real_time_endpoint.default_scale_in_cooldown_s")))
 
@@ -410,7 +410,7 @@ def _async(w: Workload) -> Estimate:
 
 
 def _batch(w: Workload) -> Estimate:
-    startup = float(assumption("batch_job_startup_s"))
+    startup = float(service_facts.limit("batch_transform.default_job_startup_s"))
     period_s = hours_per_month() * 3600.0 / w.runs_per_month
     work_s = w.records_per_run * w.service_s
     instances = max(1, math.ceil(work_s / max(period_s - startup, w.service_s)))

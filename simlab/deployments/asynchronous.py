@@ -23,7 +23,7 @@ import numpy as np
 
 from simlab import facts
 from simlab.accounting import latency_stats, rnd
-from simlab.autoscaling import TargetTracking, time_average
+from simlab.autoscaling import METRIC_PERIOD_S, TargetTracking, time_average
 from simlab.deployments.base import COMMON_FIELDS, Deployment, Lease
 from simlab.deployments.realtime import SERVICE_TIME, InstanceTypeKind
 from simlab.distributions import Dist
@@ -57,7 +57,7 @@ ASYNC_AUTOSCALING_SCHEMA = Schema("async autoscaling", [
           unit="s", doc="ScaleOutCooldown (AAS default 300 s)"),
     Field("scale_in_cooldown", Duration(), default=float(facts.limit("real_time_endpoint.default_scale_in_cooldown_s")),
           unit="s", doc="ScaleInCooldown (AAS default 300 s)"),
-    Field("instance_startup", Duration(), default=300.0, unit="s",
+    Field("instance_startup", Duration(), default=float(facts.limit("real_time_endpoint.default_instance_startup_s")), unit="s",
           doc="time from a scale-out decision until the new instance serves (assumption: 5 min, as "
               "for real-time)"),
     Field("disable_scale_in", Bool(), default=False, doc="DisableScaleIn"),
@@ -297,12 +297,12 @@ class AsyncEndpoint(Deployment):
         """Once a minute, at the boundary: sample the metrics, run both policies, keep the larger."""
         env = self.sim.env
         while True:
-            yield env.timeout(60.0)
+            yield env.timeout(METRIC_PERIOD_S)
             self.admit_until(env.now)
             backlog, n = self.backlog_size(env.now), len(self.accepting)
             self._no_capacity.append(backlog > 0 and n == 0)
-            mean_backlog = self._mean_backlog(env.now - 60.0, env.now)
-            fleet = time_average(self.timeline, env.now - 60.0, env.now)
+            mean_backlog = self._mean_backlog(env.now - METRIC_PERIOD_S, env.now)
+            fleet = time_average(self.timeline, env.now - METRIC_PERIOD_S, env.now)
             per_instance = mean_backlog / fleet if fleet > 0 else mean_backlog
             wanted = [self.scaler.decide(env.now, per_instance, mean_backlog, self.desired),
                       self._step_from_zero(env.now)]

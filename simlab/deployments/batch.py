@@ -142,7 +142,7 @@ SCHEMA = Schema("batch_transform", [
               "(the API's default is None; simlab defaults to Line so jobs above max_payload_mb run)"),
     Field("join_source", OneOf(("Input", "None")), default="None",
           doc="DataProcessing.JoinSource: Input appends each output to its input line in the output file"),
-    Field("startup", DistSpec(unit="", scale=1.0), default=Dist.fixed(300.0), unit="s",
+    Field("startup", DistSpec(unit="", scale=1.0), default=Dist.fixed(float(facts.limit("batch_transform.default_job_startup_s"))), unit="s",
           doc="time from job submission until the first mini-batch can run: instance provisioning, "
               "container start, model download (assumption: 5 min; AWS publishes no figure). "
               "A duration or {dist: …, mean: 5m, …}"),

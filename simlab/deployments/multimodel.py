@@ -26,6 +26,7 @@ import numpy as np
 
 from simlab import facts
 from simlab.accounting import latency_stats, rnd
+from simlab.autoscaling import METRIC_PERIOD_S
 from simlab.deployments.base import COMMON_FIELDS, Deployment, Lease
 from simlab.deployments.pipeline import per_minute_mean
 from simlab.deployments.realtime import SERVICE_TIME, InstanceTypeKind, _least_outstanding
@@ -198,7 +199,7 @@ class MultiModelEndpoint(Deployment):
 
     def _ticker(self):
         while True:
-            yield self.sim.env.timeout(60.0)
+            yield self.sim.env.timeout(METRIC_PERIOD_S)
             self.admit_until(self.sim.env.now)
 
     # -- requests ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from simlab import facts
-from simlab.autoscaling import AUTOSCALING_SCHEMA, TargetTracking, time_average
+from simlab.autoscaling import AUTOSCALING_SCHEMA, METRIC_PERIOD_S, TargetTracking, time_average
 from simlab.deployments.base import COMMON_FIELDS, NAME_PATTERN, Deployment, Lease
 from simlab.distributions import Dist, DistSpec
 from simlab.errors import Problem
@@ -199,17 +199,17 @@ class RealTimeEndpoint(Deployment):
     def _ticker(self):
         env = self.sim.env
         while True:
-            yield env.timeout(60.0)
+            yield env.timeout(METRIC_PERIOD_S)
             self.admit_until(env.now)
 
     def _autoscale(self, v: Variant):
         env, wl = self.sim.env, self.sim.workload
         while True:
-            yield env.timeout(60.0)
+            yield env.timeout(METRIC_PERIOD_S)
             self.admit_until(env.now)
-            i0, i1 = wl.upto(env.now - 60.0), wl.upto(env.now)
+            i0, i1 = wl.upto(env.now - METRIC_PERIOD_S), wl.upto(env.now)
             load = float(np.count_nonzero(self.log.variant[i0:i1] == v.idx))
-            per_instance = load / time_average(v.timeline, env.now - 60.0, env.now)
+            per_instance = load / time_average(v.timeline, env.now - METRIC_PERIOD_S, env.now)
             new = v.scaler.decide(env.now, per_instance, load, v.desired)
             if new is not None:
                 self._resize(v, new)
