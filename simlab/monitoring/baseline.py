@@ -97,12 +97,18 @@ class Baseline:
     domains: list[tuple[str, ...] | None]
     string_shares: list[dict[str, float] | None]
     non_negative: list[bool]
-    table: FeatureTable
+    table: FeatureTable | None
     model_version: int = 0
+    frozen_statistics: dict | None = None
 
     def statistics(self) -> dict:
         """statistics.json of the baseline data."""
-        return statistics(self.table, self.types)
+        return self.frozen_statistics if self.frozen_statistics is not None else statistics(self.table, self.types)
+
+    def freeze(self) -> None:
+        """Keep statistics.json and constraints.json, drop the data (a superseded baseline)."""
+        self.frozen_statistics = self.statistics()
+        self.table, self.sorted_values = None, []
 
     def constraints(self, mon: dict | None = None) -> dict:
         """constraints.json with the monitor's thresholds in ``monitoring_config``."""

@@ -37,6 +37,7 @@ class Reference:
         self._bias: dict[tuple, dict] = {}
         self._explainer: Explainer | None = None
         self._importance: np.ndarray | None = None
+        self._method: str | None = None
 
     def bias(self, mon: dict) -> dict:
         """DPPL/DI of the model's predicted labels on this data (cached per facet)."""
@@ -59,6 +60,26 @@ class Reference:
         if self._importance is None:
             self._importance = global_importance(self.explainer()(self.X))
         return self._importance
+
+    @property
+    def attribution_method(self) -> str:
+        """How attributions are computed for this reference's model (exact linear, Saabas, …)."""
+        if self._method is None:
+            self._method = self.explainer().method
+        return self._method
+
+    def release(self, jobs) -> None:
+        """Once superseded, a reference is only written to ``--out``: compute what the files need
+        (baseline, bias, importance), then drop the data so retraining keeps memory bounded."""
+        for job in jobs:
+            if job.kind == "bias_drift":
+                self.bias(job.cfg)
+            elif job.kind == "feature_attribution_drift":
+                self.importance()
+                _ = self.attribution_method
+        self.baseline.freeze()
+        self.X, self._explainer = None, None
+        self.table = FeatureTable(self.table.X[:0].copy(), self.table.names)
 
 
 class EndpointMonitoring:

@@ -111,7 +111,7 @@ def _write_baselines(ep, root: Path) -> list[Path]:
                 doc = bias_json(ref.bias(job.cfg), job.cfg["facet"], job.cfg["positive_label"])
                 paths.append(_dump(d / "bias" / "analysis.json", _clean(doc)))
             if job.kind == "feature_attribution_drift":
-                doc = attribution_json(ref.table.names, ref.importance(), ref.explainer().method)
+                doc = attribution_json(ref.table.names, ref.importance(), ref.attribution_method)
                 paths.append(_dump(d / "explainability" / "analysis.json", doc))
     return paths
 

@@ -161,7 +161,7 @@ class AttributionDriftJob(Job):
         ref = self.ctx.reference
         score = ndcg(ref.importance(), live)
         ex.metrics = {"ndcg": score, **{f"feature_attribution_{n}": float(v) for n, v in zip(ref.table.names, live, strict=True)}}
-        ex.reports["analysis.json"] = attribution_json(ref.table.names, live, ref.explainer().method, score)
+        ex.reports["analysis.json"] = attribution_json(ref.table.names, live, ref.attribution_method, score)
         if not math.isnan(score) and score < self.cfg["ndcg_threshold"]:
             ex.violations.append({"feature_name": "", "constraint_check_type": "feature_attribution_drift_check",
                                   "description": f"NDCG {score:.4g} of the attribution ranking is below "

@@ -133,6 +133,7 @@ class Retrainer:
         job.t_live, job.status = now, "Deployed"
         if self.cfg["update_baseline"]:
             _, _, version, model = models[0]
+            self.ctx.references[-1].release(self.ctx.jobs)
             self.ctx.references.append(Reference(table, X_ref, model, version, now))
 
     def cost_usd(self) -> float:
