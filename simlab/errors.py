@@ -8,7 +8,21 @@ __all__ = ["Problem", "ScenarioError", "SimlabError"]
 
 
 class SimlabError(Exception):
-    """Base class for errors that are the user's to fix (the CLI exits 2 on them)."""
+    """Base class for errors that are the user's to fix (the CLI exits 2 on them).
+
+    A subclass with its own ``__init__`` keeps its constructor arguments in ``self.args`` and
+    sets its text with :meth:`_say`: SimPy re-raises a failed process's exception as
+    ``type(e)(*e.args)``, so the arguments must rebuild the same error.
+    """
+
+    _message: str | None = None
+
+    def _say(self, *args: object, message: str) -> None:
+        self.args = args
+        self._message = message
+
+    def __str__(self) -> str:
+        return self._message if self._message is not None else super().__str__()
 
 
 @dataclass(frozen=True)
@@ -43,7 +57,7 @@ class ScenarioError(SimlabError):
     def __init__(self, problems: list[Problem], file: str = "<scenario>") -> None:
         self.problems = list(problems)
         self.file = file
-        super().__init__(self.render())
+        self._say(self.problems, file, message=self.render())
 
     def lines(self) -> list[str]:
         return [f"error: {self.file}: {p.message()}" for p in self.problems]
@@ -56,6 +70,5 @@ class ParameterError(SimlabError, ValueError):
     """A bad keyword argument in the Python API (scikit-learn's error shape)."""
 
     def __init__(self, param: str, owner: str, allowed: str, given: object) -> None:
-        super().__init__(
-            f"The {param!r} parameter of {owner} {allowed}. Got {fmt_value(given)} instead."
-        )
+        self._say(param, owner, allowed, given,
+                  message=f"The {param!r} parameter of {owner} {allowed}. Got {fmt_value(given)} instead.")

@@ -74,8 +74,34 @@ def _top_checks(cfg: dict, path: str) -> list[Problem]:
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         problems.append(Problem("deployments", "deployment names must be unique", ", ".join(dup)))
+    problems.extend(_dataset_problems(cfg))
     if not problems:  # -- monitoring: feature names, problem type, partial_fit (simlab/monitoring) --
         problems.extend(scenario_problems(cfg))
+    return problems
+
+
+def _models_named(dep: dict) -> list[tuple[str, str]]:
+    """(field path, model id) of every model a deployment names."""
+    out = [("model", dep["model"])] if isinstance(dep.get("model"), str) else []
+    out += [(f"variants[{k}].model", v["model"]) for k, v in enumerate(dep.get("variants") or [])
+            if isinstance(v, dict) and isinstance(v.get("model"), str)]
+    base = (dep.get("models") or {}).get("base") if isinstance(dep.get("models"), dict) else None
+    return out + ([("models.base", base)] if isinstance(base, str) else [])
+
+
+def _dataset_problems(cfg: dict) -> list[Problem]:
+    """Every deployment serves the same request stream, so every model must read its rows."""
+    from simlab.zoo import list_models
+
+    info = {m.name: m for m in list_models()}
+    want = info[cfg["model"]].dataset
+    problems = []
+    for i, dep in enumerate(cfg["deployments"]):
+        for where, name in _models_named(dep):
+            if name in info and info[name].dataset != want:
+                problems.append(Problem(f"deployments[{i}].{where}", f"must be a model of the scenario's dataset "
+                                        f"({want}, like {cfg['model']}) because every deployment receives the same "
+                                        f"requests", f"{name} ({info[name].dataset})"))
     return problems
 
 

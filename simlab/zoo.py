@@ -92,10 +92,8 @@ class UntrustedArtifactError(SimlabError):
     def __init__(self, file: str | os.PathLike, unexpected: list[str]) -> None:
         self.file = str(file)
         self.unexpected = sorted(unexpected)
-        super().__init__(
-            f"refusing to load model artifact {self.file}: unexpected types "
-            f"{', '.join(self.unexpected)} (delete the file to retrain the model)"
-        )
+        self._say(file, unexpected, message=f"refusing to load model artifact {self.file}: unexpected types "
+                  f"{', '.join(self.unexpected)} (delete the file to retrain the model)")
 
 
 class UnsupportedOperationError(SimlabError, NotImplementedError):

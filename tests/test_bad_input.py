@@ -53,6 +53,7 @@ CASES = [
     ("too-many-variants", GOOD.replace("instance_count: 1}", "instance_count: 1, variants: [" + ", ".join(f"{{name: v{i}}}" for i in range(11)) + "]}"), ["deployments[0].variants: must be a list of 1–10"]),
     ("variant-unknown-field", GOOD.replace("instance_count: 1}", "instance_count: 1, variants: [{name: a, wieght: 2}]}"), ["deployments[0].variants[0].wieght: unknown field (did you mean 'weight'?)"]),
     ("negative-seed", GOOD + "seed: -1\n", ["seed: must be an integer ≥ 0, got -1"]),
+    ("model-of-another-dataset", GOOD.replace("instance_count: 1}", "instance_count: 1, model: wine_rf}"), ["deployments[0].model: must be a model of the scenario's dataset", "wine_rf (wine)"]),
 ]
 
 

@@ -50,6 +50,7 @@ class BankError(ScenarioError):
     def __init__(self, errors: list[ScenarioError]) -> None:
         self.errors = list(errors)
         super().__init__([p for e in self.errors for p in e.problems], self.errors[0].file)
+        self.args = (self.errors,)
 
     def lines(self) -> list[str]:
         return [line for e in self.errors for line in e.lines()]

@@ -66,7 +66,7 @@ class ProgressError(SimlabError):
 
     def __init__(self, path: Path, what: str) -> None:
         self.path = path
-        super().__init__(f"progress database {path}: {what}")
+        self._say(path, what, message=f"progress database {path}: {what}")
 
 
 @dataclass(frozen=True)
