@@ -10,24 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from _nbbuild import Notebook
 
 OUT = Path(__file__).with_name("04_multi_model_endpoints.ipynb")
 
-cells = []
-
-
-def md(text: str) -> None:
-    cells.append(new_markdown_cell(text.strip("\n")))
-
-
-def code(text: str, *, solution: bool = False) -> None:
-    cell = new_code_cell(text.strip("\n"))
-    if solution:  # collapsed in JupyterLab / Notebook 7; CI still runs it
-        cell.metadata["tags"] = ["solution"]
-        cell.metadata["jupyter"] = {"source_hidden": True}
-    cells.append(cell)
+nb = Notebook(OUT, "lab04")
+md, code = nb.md, nb.code
 
 
 # ---------------------------------------------------------------------------------------------
@@ -507,12 +495,4 @@ code(r"""
 print(f"lab ran in {time.perf_counter() - T_START:.1f} s")
 """)
 
-for i, cell in enumerate(cells):  # stable ids: regenerating gives a clean diff
-    cell.id = f"lab04-{i:02d}"
-nb = new_notebook(cells=cells, metadata={
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-    "language_info": {"name": "python"},
-})
-nbformat.validate(nb)
-nbformat.write(nb, OUT)
-print(f"wrote {OUT}")
+nb.write()
