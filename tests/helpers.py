@@ -31,3 +31,26 @@ def scenario(*deployments: dict, rate: float = 50.0, duration: float = 600.0, wa
 def run(raw: dict[str, Any], seed: int = 1):
     """Validate and simulate a scenario mapping."""
     return simlab.run(scenario_from_dict(raw), seed=seed)
+
+
+def assert_admission_is_exact(raw: dict[str, Any], fields: tuple[str, ...], *, poke_every: float = 7.3):
+    """Many small ``admit_until`` calls (from an extra process) give the same records as one pass:
+    a deployment's result must not depend on how often other processes sync it. Returns the log."""
+    import numpy as np
+
+    from simlab.simulation import Simulation
+
+    one = Simulation(scenario_from_dict(raw)).run().deployments[0]
+    sim = Simulation(scenario_from_dict(raw))
+    d = sim.deployments[0]
+
+    def poke(env):
+        while True:
+            yield env.timeout(poke_every)
+            d.admit_until(env.now)
+
+    sim.env.process(poke(sim.env))
+    sim.run()
+    for field in fields:
+        np.testing.assert_array_equal(getattr(d.log, field), getattr(one.log, field), err_msg=field)
+    return one.log

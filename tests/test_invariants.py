@@ -104,3 +104,25 @@ def test_cost_is_instance_seconds_times_price_and_monotone(n1: int, n2: int, ity
         assert d["instance_hours"] == np.float64(round(n * 600 / 3600, 6))
         assert abs(d["cost_usd"] - d["instance_hours"] * price) < 1e-5
     assert (s["a"]["cost_usd"] <= s["b"]["cost_usd"]) == (n1 <= n2)
+
+
+def test_realtime_admission_is_exact_with_autoscaling() -> None:
+    """Auto scaling, instance start-ups and extra syncs interleave without changing the result."""
+    from helpers import assert_admission_is_exact
+
+    dep = rt(instance_count=1, routing="LEAST_OUTSTANDING_REQUESTS", service_time={"dist": "gamma", "mean_ms": 80, "cv": 1.2},
+             autoscaling={"min_instances": 1, "max_instances": 5, "target_invocations_per_instance": 300,
+                          "instance_startup": 90, "scale_in_cooldown": 60, "scale_out_cooldown": 60})
+    raw = scenario(dep, duration=3600, workload={"arrivals": "bursty", "rate_per_s": 20, "off_rate_per_s": 1,
+                                                 "mean_on": 600, "mean_off": 600})
+    log = assert_admission_is_exact(raw, ("t_start", "t_done", "instance", "error", "busy_s"))
+    assert log.instance.max() >= 1  # the fleet did scale out
+
+
+def test_multi_model_admission_is_exact() -> None:
+    from helpers import assert_admission_is_exact
+
+    dep = {"name": "mme", "type": "multi_model_endpoint", "instance_count": 2, "workers_per_instance": 2,
+           "models": {"count": 40, "size_mb": 700, "max_trained": 4}, "popularity": {"zipf": 1.0},
+           "service_time": {"dist": "exponential", "mean_ms": 50}}
+    assert_admission_is_exact(scenario(dep, rate=5, duration=1800), ("t_start", "t_done", "instance", "error", "cold"))

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import assert_admission_is_exact
 
 from simlab import facts
 from simlab.accounting import busy_seconds
@@ -280,16 +281,4 @@ def test_result_does_not_depend_on_how_often_admit_until_is_called() -> None:
     """Routing is exact between clock events: many small admit_until calls = one pass."""
     raw = scenario({"max_concurrency": 8, "idle_timeout": 30, "service_time": {"dist": "exponential", "mean_ms": 900}},
                    {"arrivals": "bursty", "rate_per_s": 6, "mean_on": 60, "mean_off": 120}, duration=1800)
-    one = Simulation(scenario_from_dict(raw)).run().deployments[0]
-    sim = Simulation(scenario_from_dict(raw))
-    d = sim.deployments[0]
-
-    def poke(env):
-        while True:
-            yield env.timeout(7.3)
-            d.admit_until(env.now)
-
-    sim.env.process(poke(sim.env))
-    sim.run()
-    for field in ("t_start", "t_done", "instance", "cold", "error", "busy_s"):
-        np.testing.assert_array_equal(getattr(d.log, field), getattr(one.log, field))
+    assert_admission_is_exact(raw, ("t_start", "t_done", "instance", "cold", "error", "busy_s"))
