@@ -148,8 +148,8 @@ def test_bad_input_is_reported(fields: dict, expected: str) -> None:
 
 
 def test_base_model_of_another_dataset_is_rejected() -> None:
-    with pytest.raises(ScenarioError, match="scenario model's dataset"):
-        run(scenario(mme(models={"count": 3, "base": "wine_rf"})))
+    with pytest.raises(ScenarioError, match=r"deployments\[0\]\.models\.base: must be a model of the scenario's dataset"):
+        scenario_from_dict(scenario(mme(models={"count": 3, "base": "wine_rf"})))
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -31,7 +31,7 @@ from simlab.deployments.base import COMMON_FIELDS, Deployment, Lease
 from simlab.deployments.pipeline import per_minute_mean
 from simlab.deployments.realtime import SERVICE_TIME, InstanceTypeKind, _least_outstanding
 from simlab.distributions import Dist, DistSpec
-from simlab.errors import Problem, ScenarioError
+from simlab.errors import Problem
 from simlab.records import Err
 from simlab.schema import Any_, Field, Float, Int, Invalid, Nested, OneOf, Schema
 
@@ -165,11 +165,7 @@ class MultiModelEndpoint(Deployment):
             ScenarioError: when ``models.base`` is trained on another dataset than the scenario model.
         """
         super().bind(sim)
-        from simlab.zoo import dataset
 
-        if dataset(self.base()).name != sim.dataset.name:
-            raise ScenarioError([Problem(f"deployments.{self.name}.models.base", "must be a model of the "
-                                         f"scenario model's dataset ({sim.dataset.name})", self.base())])
         n = sim.workload.n
         self.target = np.zeros(n, dtype=np.int32)
         self.hit = np.zeros(n, dtype=bool)
