@@ -55,6 +55,17 @@ def _is_number(raw: Any) -> bool:
     return isinstance(raw, int | float) and not isinstance(raw, bool)
 
 
+def _yaml_hint(raw: Any) -> str:
+    """A hint when YAML read a number as text (PyYAML follows YAML 1.1: ``1e12`` is a string)."""
+    if isinstance(raw, str):
+        try:
+            value = float(raw)
+        except ValueError:
+            return ""
+        return f" (YAML read {raw!r} as text: write it as {value:.1e})" if math.isfinite(value) else ""
+    return ""
+
+
 def _range_text(lo: float | None, hi: float | None, lo_open: bool = False) -> str:
     parts = []
     if lo is not None:
@@ -79,7 +90,7 @@ class Int(Kind):
             if isinstance(raw, float) and raw.is_integer():
                 raw = int(raw)
             else:
-                raise Invalid(f"must be {self.describe}", raw)
+                raise Invalid(f"must be {self.describe}{_yaml_hint(raw)}", raw)
         if (self.min is not None and raw < self.min) or (self.max is not None and raw > self.max):
             raise Invalid(f"must be {self.describe}", raw)
         return raw
@@ -97,7 +108,7 @@ class Float(Kind):
 
     def convert(self, raw: Any, path: str) -> float:
         if not _is_number(raw) or not math.isfinite(raw):
-            raise Invalid(f"must be {self.describe}", raw)
+            raise Invalid(f"must be {self.describe}{_yaml_hint(raw)}", raw)
         lo_bad = self.min is not None and (raw <= self.min if self.min_open else raw < self.min)
         if lo_bad or (self.max is not None and raw > self.max):
             raise Invalid(f"must be {self.describe}", raw)

@@ -29,6 +29,7 @@ CASES = [
     ("negative-rate", GOOD.replace("rate_per_s: 2", "rate_per_s: -3"), ["workload.rate_per_s: must be a number > 0", "got -3"]),
     ("zero-rate", GOOD.replace("rate_per_s: 2", "rate_per_s: 0"), ["workload.rate_per_s", "got 0"]),
     ("string-rate", GOOD.replace("rate_per_s: 2", "rate_per_s: fast"), ["workload.rate_per_s", "'fast'"]),
+    ("yaml-1.1-exponent", GOOD.replace("rate_per_s: 2", "rate_per_s: 2e3"), ["workload.rate_per_s", "YAML read '2e3' as text: write it as 2.0e+03"]),
     ("unknown-arrivals", GOOD.replace("poisson", "poison"), ["workload.arrivals: must be one of", "did you mean 'poisson'"]),
     ("field-of-other-kind", GOOD.replace("rate_per_s: 2", "rate_per_s: 2, peak_rate_per_s: 4"), ["workload.peak_rate_per_s: unknown field"]),
     ("schedule-needs-times", GOOD.replace("{arrivals: poisson, rate_per_s: 2}", "{arrivals: schedule}"), ["workload.times: give exactly one"]),
