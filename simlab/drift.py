@@ -9,10 +9,17 @@ upstream pipeline sends for one feature from ``at`` on (growing linearly over ``
 - ``new_category``: send a string token (``{value, rate}``) instead of the number.
 
 The row keeps its label: a feature event is an upstream pipeline change, so from the model's
-point of view P(y | x as served) changes too. A *concept* event (``concept: {label_flip_rate}``)
-changes the labels themselves: after ``at`` each request's label is flipped with that probability
-(to the other class; for multiclass to a uniformly chosen other class), decided per request from
-its own random stream, so the same seed flips the same requests.
+point of view P(y | x as served) changes too. A *concept* event changes the labels themselves,
+inputs untouched:
+
+- ``concept: {label_flip_rate}``: after ``at`` each request's label is flipped with that
+  probability (to the other class; for multiclass to a uniformly chosen other class), decided per
+  request from its own random stream, so the same seed flips the same requests. Irreducible noise:
+  no model can learn it;
+- ``concept: {relabel: {feature, above, below, label}}``: after ``at`` every request whose row's
+  true value of ``feature`` lies in the region gets ``label`` (during a ramp, a share = the
+  strength, by the same per-request uniforms). A deterministic change of P(y | x) in one region of
+  input space: a retrained model can learn it.
 
 The serving container cannot score an empty field or a token: it imputes the training mean
 (:meth:`Drift.features` with ``impute=True``), which is what the model sees.
@@ -26,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from simlab.errors import Problem
-from simlab.schema import Duration, Field, Float, Nested, Schema, Str
+from simlab.schema import Duration, Field, Float, Int, Nested, Schema, Str
 
 __all__ = ["DRIFT_EVENT_SCHEMA", "Drift", "build_drift", "strength", "describe"]
 
@@ -35,10 +42,38 @@ NEW_CATEGORY_SCHEMA = Schema("new category", [
     Field("rate", Float(min=0, max=1), default=1.0, doc="share of requests carrying the token at full strength"),
 ])
 
+def _relabel_check(cfg: dict, path: str) -> list[Problem]:
+    if cfg.get("above") is None and cfg.get("below") is None:
+        return [Problem(path, "give `above`, `below` or both (the region of the feature that is relabelled)", "neither")]
+    if cfg.get("above") is not None and cfg.get("below") is not None and not cfg["above"] < cfg["below"]:
+        return [Problem(f"{path}.below", f"must be greater than above ({cfg['above']:g}): the region would be empty",
+                        f"{cfg['below']:g}")]
+    return []
+
+
+RELABEL_SCHEMA = Schema("relabel", [
+    Field("feature", Str(), doc="feature of the model's dataset whose value defines the region"),
+    Field("above", Float(), default=None, doc="the region holds requests whose feature value is above this"),
+    Field("below", Float(), default=None, doc="… and/or below this (both: an interval)"),
+    Field("label", Int(), doc="the label every request in the region gets at full strength (a class of the dataset)"),
+], checks=(_relabel_check,), doc="a learnable concept change: one region of input space gets one label")
+
+
+def _concept_check(cfg: dict, path: str) -> list[Problem]:
+    given = [k for k in ("label_flip_rate", "relabel") if cfg.get(k) is not None]
+    if len(given) != 1:
+        return [Problem(path, "give exactly one of `label_flip_rate` or `relabel`", ", ".join(given) or "neither")]
+    return []
+
+
 CONCEPT_SCHEMA = Schema("concept drift", [
-    Field("label_flip_rate", Float(min=0, max=1), doc="probability that a request's label is flipped after `at` "
-          "(at full strength; classifiers only): P(y|x) changes, the inputs do not"),
-])
+    Field("label_flip_rate", Float(min=0, max=1), default=None,
+          doc="probability that a request's label is flipped after `at` (at full strength; classifiers only): "
+              "irreducible label noise — P(y|x) changes, the inputs do not, and no model can learn it"),
+    Field("relabel", Nested(RELABEL_SCHEMA), default=None,
+          doc="`{feature, above, below, label}`: after `at` every request whose (true) feature value lies in the "
+              "region gets `label` (classifiers only): P(y|x) changes deterministically, so retraining can learn it"),
+], checks=(_concept_check,))
 
 _FEATURE_KEYS = ("shift_sd", "scale", "missing_rate", "new_category")
 
@@ -72,7 +107,8 @@ DRIFT_EVENT_SCHEMA = Schema("drift event", [
           doc="share of requests whose value is missing (an empty CSV field; the container imputes the training mean)"),
     Field("new_category", Nested(NEW_CATEGORY_SCHEMA), default=None,
           doc="send a string token instead of the number for a share of requests (imputed by the container)"),
-    Field("concept", Nested(CONCEPT_SCHEMA), default=None, doc="a concept-drift event: labels change, inputs do not"),
+    Field("concept", Nested(CONCEPT_SCHEMA), default=None,
+          doc="a concept-drift event: labels change, inputs do not (`{label_flip_rate}` or `{relabel: …}`)"),
 ], checks=(_event_check,), doc="one scheduled change to the incoming data")
 
 
@@ -149,21 +185,44 @@ class Drift:
         return out
 
     def flips(self, idx: np.ndarray) -> np.ndarray:
-        """Whether each request's label is flipped by concept drift."""
+        """Whether each request's label is flipped by a ``label_flip_rate`` concept event."""
         idx = np.asarray(idx)
         flipped = np.zeros(idx.size, dtype=bool)
         for k, e in enumerate(self.events):
-            if e["concept"] is not None:
+            if e["concept"] is not None and e["concept"]["label_flip_rate"] is not None:
                 s = strength(self.t[idx], e["at"], e["ramp"])
                 flipped ^= self.uniforms[k][idx] < e["concept"]["label_flip_rate"] * s
         return flipped
 
+    def relabelled(self, idx: np.ndarray) -> list[tuple[np.ndarray, int]]:
+        """(mask over ``idx``, label) of each ``relabel`` concept event, in event order: requests
+        whose row's true feature value lies in the region (feature events do not move a request in
+        or out of it), affected with probability = the event's strength (all of them once ramped)."""
+        idx = np.asarray(idx)
+        out = []
+        for k, e in enumerate(self.events):
+            r = (e["concept"] or {}).get("relabel")
+            if r is None:
+                continue
+            x = self.X[self.rows[idx], self.columns[r["feature"]]]
+            region = np.ones(idx.size, dtype=bool)
+            if r["above"] is not None:
+                region &= x > r["above"]
+            if r["below"] is not None:
+                region &= x < r["below"]
+            s = strength(self.t[idx], e["at"], e["ramp"])
+            out.append((region & (self.uniforms[k][idx] < s), int(r["label"])))
+        return out
+
     def labels(self, idx: np.ndarray, y: np.ndarray, classes: np.ndarray | None) -> np.ndarray:
-        """The labels of requests ``idx`` after concept drift (``y`` = their dataset labels).
-        A flipped label becomes another class chosen uniformly (the other one, for binary)."""
+        """The labels of requests ``idx`` after concept drift (``y`` = their dataset labels):
+        ``relabel`` events first, in order, then label flips (noise on top of the concept). A
+        flipped label becomes another class chosen uniformly (the other one, for binary)."""
         y = np.array(y, copy=True)
         if classes is None or len(classes) < 2:
             return y
+        for mask, label in self.relabelled(idx):
+            y[mask] = label
         flip = self.flips(idx)
         k = len(classes)
         pos = np.searchsorted(classes, y[flip])
@@ -188,7 +247,11 @@ def build_drift(events: list[dict] | None, *, t: np.ndarray, rows: np.ndarray, d
 def describe(event: dict) -> str:
     """A short human description of one event (``mean radius shift_sd=1.5``)."""
     if event["concept"] is not None:
-        return f"concept label_flip_rate={event['concept']['label_flip_rate']:g}"
+        r = event["concept"]["relabel"]
+        if r is None:
+            return f"concept label_flip_rate={event['concept']['label_flip_rate']:g}"
+        region = " and ".join(f"{op} {r[k]:g}" for k, op in (("above", ">"), ("below", "<")) if r[k] is not None)
+        return f"concept relabel {r['feature']} {region} -> {r['label']}"
     parts = [f"{k}={event[k]:g}" for k in ("shift_sd", "scale", "missing_rate") if event[k] != _NEUTRAL[k]]
     if event["new_category"]:
         parts.append(f"new_category={event['new_category']['value']}@{event['new_category']['rate']:g}")

@@ -98,6 +98,42 @@ def test_multiclass_flips_go_to_another_class() -> None:
     assert set(np.unique(label[flipped])) <= set(np.unique(sim.dataset.y)) and len(np.unique(label[flipped])) == 3
 
 
+RELABEL = {"feature": "mean radius", "above": 15.0, "label": 1}
+
+
+def test_relabel_gives_the_region_its_label_after_at_and_leaves_the_rest_alone() -> None:
+    sim = Simulation(scenario([{"at": "1d", "concept": {"relabel": RELABEL}},
+                               {"at": "1d", "feature": "mean radius", "shift_sd": -3}],  # moves no one out
+                              ground_truth={"delay": "1h"}))
+    wl, ds, label = sim.workload, sim.dataset, sim.monitoring.truth.label
+    j = column(sim, "mean radius")
+    y, after, region = ds.y[wl.row], wl.t >= DAY, ds.X[wl.row, j] > 15.0  # the true value decides
+    assert np.all(label[after & region] == 1)  # deterministic: P(y | x) is now 1 in the region
+    np.testing.assert_array_equal(label[~(after & region)], y[~(after & region)])
+    assert np.sum(label != y) == np.sum(after & region & (y == 0)) > 0.15 * after.sum()
+    others = np.arange(ds.X.shape[1]) != j
+    np.testing.assert_array_equal(wl.features(np.arange(wl.n))[:, others], ds.X[wl.row][:, others])  # inputs kept
+
+
+def test_relabel_interval_ramp_and_flips_on_top() -> None:
+    rel = {"feature": "mean texture", "above": 18.0, "below": 22.0, "label": 0}
+    sim = Simulation(scenario([{"at": "1d", "ramp": "1d", "concept": {"relabel": rel}}], duration="3d",
+                              ground_truth={"delay": "1h"}))
+    wl, ds, label = sim.workload, sim.dataset, sim.monitoring.truth.label
+    x, y = ds.X[wl.row, column(sim, "mean texture")], ds.y[wl.row]
+    region, s = (x > 18.0) & (x < 22.0), strength(wl.t, DAY, DAY)
+    assert np.all(label[region & (s == 1)] == 0) and np.array_equal(label[~region], y[~region])
+    ramp = region & (s > 0) & (s < 1) & (y == 1)  # affected with probability = strength
+    assert binomial_ok(int(np.sum(label[ramp] == 0)), int(ramp.sum()), float(np.mean(s[ramp])), alpha=1e-4)
+    both = Simulation(scenario([{"at": "1d", "concept": {"relabel": RELABEL}},
+                                {"at": "1d", "concept": {"label_flip_rate": 0.2}}], ground_truth={"delay": "1h"}))
+    alone = Simulation(scenario([{"at": "1d", "concept": {"relabel": RELABEL}}], ground_truth={"delay": "1h"}))
+    flips = both.workload.drift.flips(np.arange(both.workload.n))
+    a, b = alone.monitoring.truth.label, both.monitoring.truth.label
+    np.testing.assert_array_equal(b[flips], 1 - a[flips])  # flips are noise on top of the new concept
+    np.testing.assert_array_equal(b[~flips], a[~flips])
+
+
 def test_drift_is_deterministic_and_independent_of_later_events() -> None:
     one = [{"at": "1d", "feature": "mean texture", "missing_rate": 0.4}]
     two = one + [{"at": "1d", "feature": "mean radius", "missing_rate": 0.4}]
@@ -130,6 +166,15 @@ def test_predictions_use_the_drifted_features() -> None:
     ([{"at": "1d", "feature": "mean radius"}], "breast_cancer_logreg", "needs at least one of"),
     ([{"at": "1d", "shift_sd": 1}], "breast_cancer_logreg", "is required unless `concept`"),
     ([{"at": "1d", "feature": "mean radius", "missing_rate": 1.5}], "breast_cancer_logreg", "≤ 1"),
+    ([{"at": "1d", "concept": {}}], "breast_cancer_logreg", "exactly one of `label_flip_rate` or `relabel`"),
+    ([{"at": "1d", "concept": {"label_flip_rate": 0.1, "relabel": RELABEL}}], "breast_cancer_logreg", "exactly one of"),
+    ([{"at": "1d", "concept": {"relabel": {"feature": "mean radius", "label": 1}}}], "breast_cancer_logreg",
+     "give `above`, `below` or both"),
+    ([{"at": "1d", "concept": {"relabel": RELABEL | {"below": 10.0}}}], "breast_cancer_logreg", "region would be empty"),
+    ([{"at": "1d", "concept": {"relabel": RELABEL | {"feature": "mean radus"}}}], "breast_cancer_logreg",
+     "did you mean 'mean radius'"),
+    ([{"at": "1d", "concept": {"relabel": RELABEL | {"label": 2}}}], "breast_cancer_logreg", "must be a class of"),
+    ([{"at": "1d", "concept": {"relabel": RELABEL}}], "diabetes_ridge", "needs a classifier"),
 ])
 def test_invalid_drift_is_a_validation_error(drift, model, message) -> None:
     with pytest.raises(ScenarioError) as err:

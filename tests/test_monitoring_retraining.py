@@ -137,3 +137,62 @@ def test_training_longer_than_the_schedule_skips_missed_slots_and_no_data_is_ski
     assert j.status.iloc[0] == "Skipped" and j.t_start_s.iloc[0] == HOUR  # no label has arrived at 1 h
     started = j[j.status != "Skipped"].t_start_s.to_numpy()
     assert np.all(np.diff(started) >= 5 * HOUR) and np.all(started % HOUR == 0)
+
+
+# -- a learnable concept drift -------------------------------------------------------------------------
+RELABEL = {"feature": "mean radius", "above": 15.0, "label": 1}
+TREE_MONITORS = [{"type": "model_quality", "start_offset": "-PT8H", "end_offset": "-PT6H",
+                  "alarm": {"metric": "accuracy", "below": 0.85}}]
+
+
+@pytest.fixture(scope="module")
+def relabelled():
+    """At day 1 every request with mean radius > 15 becomes benign (label 1): P(y | x) changes in one
+    region of input space, inputs unchanged. A depth-4 tree can learn that split."""
+    def ep(name: str, retraining: dict | None) -> dict:
+        return endpoint(name, retraining) | {"monitors": TREE_MONITORS}
+
+    raw = {"name": "relabel", "seed": 5, "duration": "2d12h", "model": "breast_cancer_tree",
+           "workload": {"arrivals": "poisson", "rate_per_s": 0.1,
+                        "drift": [{"at": DRIFT, "concept": {"relabel": RELABEL}}]},
+           "ground_truth": {"delay": DELAY},
+           "deployments": [ep("static", None), ep("nightly", {"trigger": "schedule", "every": PERIOD}),
+                           ep("on-mq", {"trigger": "model_quality_alarm", "every": "6h"})]}
+    return simlab.run(scenario_from_dict(raw))
+
+
+def test_retraining_restores_accuracy_after_a_learnable_concept_drift(relabelled) -> None:
+    """docs/monitoring.md: restored by drift + data_window + period + training_time at the latest —
+    for a concept change a retrained model can represent (unlike random label flips)."""
+    res, bound = relabelled, DRIFT + WINDOW + PERIOD + TRAINING
+    before = accuracy(res, "static", 0, DRIFT)
+    assert before > 0.88
+    assert accuracy(res, "static", DRIFT, res.sim.duration) < before - 0.2  # the old concept is wrong now
+    assert accuracy(res, "static", bound, res.sim.duration) < before - 0.2  # and stays wrong without retraining
+    for name in ("nightly", "on-mq"):
+        assert accuracy(res, name, DRIFT, DRIFT + DELAY) < before - 0.2
+        assert accuracy(res, name, bound, res.sim.duration) >= before - 0.02, name
+    assert jobs(res, "on-mq").t_start_s.iloc[-1] >= DRIFT + DELAY  # its alarm needed post-drift labels
+    # what was learnt is the new concept: in the region the retrained tree predicts benign
+    ds = res.sim.dataset
+    X = ds.X[ds.serve_idx]
+    region = X[:, ds.feature_names.index("mean radius")] > 15.0
+    newest = int(res.requests[res.requests.deployment == "nightly"].model_version.max())
+    assert np.mean(res.sim.model("breast_cancer_tree", 0).predict(X[region]) == 1) < 0.1
+    assert np.mean(res.sim.model("breast_cancer_tree", newest).predict(X[region]) == 1) > 0.95
+
+
+def test_cbpe_waits_for_each_retrained_uncalibrated_version(relabelled) -> None:
+    """The tree is not calibrated: every new version needs its own reference of arrived labels."""
+    ep = relabelled.sim.monitoring.endpoints["nightly"]
+    deployed = jobs(relabelled, "nightly")
+    deployed = deployed[deployed.status == "Deployed"]
+    first_live, new = deployed.t_live_s.iloc[0], int(deployed.versions.iloc[0].rsplit("v", 1)[1])
+    after = [e for e in ep.executions if first_live < e.t <= first_live + DELAY]
+    assert after and all(e.cbpe.startswith("unavailable: ") and f"v{new} is not calibrated" in e.cbpe for e in after)
+    assert not any("estimated_accuracy" in e.metrics for e in after)
+    assert {("breast_cancer_tree", 0), ("breast_cancer_tree", new)} <= set(ep.cbpe.maps)
+    truth = relabelled.sim.monitoring.truth
+    log = relabelled.deployments["nightly"].log
+    for (_, version), g in ep.cbpe.maps.items():
+        assert np.all(log.model_version[g.reference] == version) and np.all(truth.arrival[g.reference] <= g.t_fit)

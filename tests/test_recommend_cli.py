@@ -91,6 +91,13 @@ BAD_FILES = [
     ("duplicate-key", "question: rollout\ngoal: simplest\ngoal: reduce_risk\n",
      ["line 3, column 1: invalid YAML syntax, got duplicate key 'goal'"]),
     ("not-a-mapping", "- question: rollout\n", ["(top level): must be a mapping (facts)"]),
+    # YAML 1.1 (PyYAML's safe_load) reads 1e12 as a string: the message says how to write it
+    ("yaml-1.1-exponent", "question: deployment\nrequests_per_day: 1e12\npayload_mb: 1\n"
+     "inference_seconds: 1\n", ["requests_per_day: must be a number ≥ 0 (YAML read '1e12' as text: "
+                                 "write it as 1.0e+12), got '1e12'"]),
+    ("yaml-1.1-exponent-integer", "question: deployment\nrecords: 5e6\npayload_mb: 1\n"
+     "inference_seconds: 1\n", ["records: must be an integer ≥ 1 (YAML read '5e6' as text: "
+                                 "write it as 5.0e+06), got '5e6'"]),
     ("several-problems", "question: deployment\nrequests_per_day: -1\npayload_mb: 1\n"
      "inference_seconds: 0\nmodels: 0\nlabels: maybe\n",
      ["requests_per_day: must be", "inference_seconds: must be a number > 0", "models: must be an "
@@ -110,6 +117,35 @@ def test_bad_facts_exit_2_with_one_line_per_problem(tmp_path: Path, text: str,
     for fragment in expected:
         assert any(fragment in line for line in lines), (fragment, lines)
     assert "Traceback" not in err
+
+
+NUMBER_TEXTS = [
+    # id, how requests_per_day is written, read as a number, a hint expected in the error
+    ("yaml-1.1-text", "1e12", False, True),
+    ("with-dot-and-sign", "1.0e+12", True, False),
+    ("plain-float", "1000000000000.0", True, False),
+    ("plain-int", "1000000000000", True, False),
+    ("not-a-number", "lots", False, False),
+]
+
+
+@pytest.mark.parametrize("written, number, hint", [c[1:] for c in NUMBER_TEXTS],
+                         ids=[c[0] for c in NUMBER_TEXTS])
+def test_numbers_yaml_reads_as_text_get_a_hint(tmp_path: Path, written: str, number: bool,
+                                              hint: bool) -> None:
+    """Both sides: the forms YAML 1.1 reads as a number pass; text that parses as a number gets
+    the hint; other text gets the plain message."""
+    path = write(tmp_path, f"question: deployment\nrequests_per_day: {written}\npayload_mb: 0.01\n"
+                           "inference_seconds: 0.001\n")
+    status, out, err = run(["recommend", path, "--json"])
+    assert (status == ExitStatus.SUCCESS) is number, err
+    if number:
+        assert json.loads(out)["recommendation"] is not None
+        return
+    assert status == ExitStatus.USAGE and len(err.splitlines()) == 1
+    assert ("YAML read" in err) is hint
+    if hint:
+        assert f"write it as {float(written):.1e}" in err
 
 
 def test_missing_file_exits_2(tmp_path: Path) -> None:

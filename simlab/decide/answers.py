@@ -36,8 +36,9 @@ LABELS: dict[str, str] = {
     "shadow": "shadow test (shadow variant)",
 }
 
-#: What a rule can do to its targets.
-EFFECTS: tuple[str, ...] = ("rule_out", "recommend", "prefer", "note")
+#: What a rule can do to its targets. ``diagnose`` has no targets: a finding about the facts
+#: themselves (for example an SLO no option can meet), stated first in the reasons.
+EFFECTS: tuple[str, ...] = ("rule_out", "recommend", "prefer", "note", "diagnose")
 
-#: Support score an effect adds to each target (rule_out and note add none).
-WEIGHTS: dict[str, int] = {"recommend": 2, "prefer": 1, "rule_out": 0, "note": 0}
+#: Support score an effect adds to each target (rule_out, note and diagnose add none).
+WEIGHTS: dict[str, int] = {"recommend": 2, "prefer": 1, "rule_out": 0, "note": 0, "diagnose": 0}

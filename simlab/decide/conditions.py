@@ -27,7 +27,8 @@ from simlab.units import MIB
 
 __all__ = [
     "OPS", "SCALES", "Compare", "Member", "IsSet", "LimitIs", "AllOf", "AnyOf", "Not", "Condition",
-    "Names", "parse", "holds", "uses_estimate", "limits_used", "in_words", "scaled_limit",
+    "Names", "parse", "holds", "uses_estimate", "facts_used", "limits_used", "in_words",
+    "scaled_limit",
 ]
 
 OPS: dict[str, Callable[[Any, Any], bool]] = {
@@ -256,6 +257,18 @@ def _walk(cond: Condition | None) -> list[Condition]:
 def uses_estimate(cond: Condition) -> bool:
     """True when the condition reads the target option's estimate (evaluated per target)."""
     return any(isinstance(n, Compare) and n.estimate for n in _walk(cond))
+
+
+def facts_used(cond: Condition) -> list[str]:
+    """Every fact the condition reads (either side of a comparison), in order, without repeats."""
+    names: list[str] = []
+    for node in _walk(cond):
+        if isinstance(node, Compare):
+            names += [] if node.estimate else [node.fact]
+            names += [node.than] if node.than is not None else []
+        elif isinstance(node, Member | IsSet):
+            names.append(node.fact)
+    return list(dict.fromkeys(names))
 
 
 def limits_used(cond: Condition) -> list[tuple[str, str | None]]:

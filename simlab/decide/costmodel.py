@@ -10,8 +10,12 @@ Assumptions, also listed in ``docs/decisions.md``:
 - Real-time endpoint: the smallest count ``c`` of ``instance_type`` (at least the minimum of 1)
   with utilisation below 1 and, when ``latency_slo_ms`` is set, p99 response time ≤ SLO, where
   p99 response = inference time + the M/M/c p99 wait, P(W > t) = C(c, a)·exp(−(cμ − λ)t)
-  (Erlang C, :mod:`simlab.theory`). Always on for ``hours_per_month``. With ``models`` > 1 it is
-  one such endpoint per model, each taking an equal share of the traffic.
+  (Erlang C, :mod:`simlab.theory`). Always on for ``hours_per_month``.
+- ``models`` > 1: every option but the multi-model endpoint has no multi-model mode here, so it is
+  one deployment per model (endpoint, serverless endpoint, async endpoint, pipeline endpoint, or
+  transform job per run), each estimated as above for an equal share of the traffic
+  (``requests_per_day / models``, ``records / models``); costs and instances add up over the
+  models, the p99 is one deployment's (a serverless endpoint's cold-start share at its own rate).
 - Serverless: requests × inference_seconds × memory GB × the per-GB-second price, plus the
   payload (request side only) × the per-GB data price; cold starts are not billed. Cold share
   f: every request for intermittent traffic, otherwise Σₙ πₙ·exp(−λ·πₙ·keep_alive) with πₙ the
@@ -39,7 +43,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import NormalDist
 from typing import Any
 
@@ -51,7 +55,7 @@ from simlab.theory import erlang_c, mmc_wait_quantile, mmc_wait_tail
 __all__ = [
     "Estimate", "Workload", "P99", "hours_per_month", "estimate_all", "crossover_requests_per_day",
     "serverless_cost_per_request", "endpoint_size", "serverless_cold_share", "serverless_p99_ms",
-    "cold_start_quantile_s",
+    "cold_start_quantile_s", "per_model",
     "AsyncScaling", "async_scaling", "DATAPOINT_S",
 ]
 
@@ -168,12 +172,34 @@ def endpoint_size(rate: float, service_s: float, slo_ms: float | None) -> tuple[
 # --------------------------------------------------------------------------- per option
 
 
-def _real_time(w: Workload) -> Estimate:
-    c, p99 = endpoint_size(w.rate / w.models, w.service_s, w.slo_ms)
-    total = c * w.models
-    cost = total * w.hourly * hours_per_month()
-    where = f"{w.models} endpoints × " if w.models > 1 else ""
-    return Estimate(cost, p99, total, f"{where}{c} × {w.instance_type} always on, "
+def per_model(w: Workload) -> Workload:
+    """The workload of one model's own deployment: an equal share (1/models) of the requests and
+    of each run's records, one model."""
+    return replace(w, requests_per_day=w.requests_per_day / w.models,
+                   records_per_run=w.records_per_run / w.models, models=1)
+
+
+def _one_per_model(estimator: Callable[[Workload], Estimate], unit: str) -> Callable[[Workload], Estimate]:
+    """An estimator for an option without a multi-model mode: with ``models`` > 1 it is one
+    deployment (``unit``) per model, each estimated for its share of the traffic; cost and
+    instances add up over the models, the p99 is one deployment's."""
+
+    def estimate(w: Workload) -> Estimate:
+        if w.models == 1:
+            return estimator(w)
+        one = estimator(per_model(w))
+        return Estimate(one.monthly_cost_usd * w.models, one.p99_latency_ms, one.instances * w.models,
+                        f"{w.models} {unit} (one per model, each with 1/{w.models} of the traffic) × "
+                        f"[{one.basis}]")
+
+    estimate.__doc__ = estimator.__doc__
+    return estimate
+
+
+def _real_time_one(w: Workload) -> Estimate:
+    c, p99 = endpoint_size(w.rate, w.service_s, w.slo_ms)
+    cost = c * w.hourly * hours_per_month()
+    return Estimate(cost, p99, c, f"{c} × {w.instance_type} always on, "
                     f"{hours_per_month():g} h/month; M/M/c p99 wait")
 
 
@@ -234,7 +260,7 @@ def serverless_p99_ms(service_s: float, cold_share: float, cold_start_ms: float)
     return (service_s + cold_start_quantile_s(cold_start_ms, 1 - (1 - P99) / cold_share)) * 1000.0
 
 
-def _serverless(w: Workload) -> Estimate:
+def _serverless_one(w: Workload) -> Estimate:
     cost = w.requests_per_month * serverless_cost_per_request(w.service_s, w.payload_mb, w.memory_mb)
     share = _cold_share(w)
     p99 = serverless_p99_ms(w.service_s, share, w.cold_start_ms)
@@ -383,7 +409,7 @@ def _async_p99_ms(rate: float, service_s: float, ep: _Episode, sc: AsyncScaling)
     return hi * 1000.0
 
 
-def _async(w: Workload) -> Estimate:
+def _async_one(w: Workload) -> Estimate:
     c, warm_p99 = endpoint_size(w.rate, w.service_s, None)
     sc = async_scaling()
     month_s = hours_per_month() * 3600.0
@@ -409,7 +435,7 @@ def _async(w: Workload) -> Estimate:
                     f"p99 mixes the start-up wait with a warm M/M/1; {model}")
 
 
-def _batch(w: Workload) -> Estimate:
+def _batch_one(w: Workload) -> Estimate:
     startup = float(service_facts.limit("batch_transform.default_job_startup_s"))
     period_s = hours_per_month() * 3600.0 / w.runs_per_month
     work_s = w.records_per_run * w.service_s
@@ -418,7 +444,13 @@ def _batch(w: Workload) -> Estimate:
     cost = instances * duration_s / 3600.0 * w.hourly * w.runs_per_month
     return Estimate(cost, duration_s * 1000.0, instances,
                     f"{w.runs_per_month:,.1f} runs/month × {instances} × {w.instance_type} × "
-                    f"{duration_s / 3600:,.2f} h: {w.records_per_run:,.0f} records + {startup:g} s start-up")
+                    f"{duration_s / 3600:,.2f} h: {_count(w.records_per_run)} records + {startup:g} s start-up")
+
+
+def _count(x: float) -> str:
+    """A count for a basis text: whole above 10, else two significant digits (a per-model share
+    of a small volume, 0.4 records on average, is not 0)."""
+    return f"{x:,.0f}" if x >= 10 else f"{x:.2g}"
 
 
 def _multi_model(w: Workload) -> Estimate:
@@ -428,11 +460,17 @@ def _multi_model(w: Workload) -> Estimate:
                     f"always on; model loading not modelled")
 
 
-def _serial(w: Workload) -> Estimate:
-    est = _real_time(w)
+def _serial_one(w: Workload) -> Estimate:
+    est = _real_time_one(w)
     return Estimate(est.monthly_cost_usd, est.p99_latency_ms, est.instances,
                     est.basis + "; inference_seconds covers the whole container chain")
 
+
+_real_time = _one_per_model(_real_time_one, "endpoints")
+_serverless = _one_per_model(_serverless_one, "serverless endpoints")
+_async = _one_per_model(_async_one, "async endpoints")
+_batch = _one_per_model(_batch_one, "transform jobs per run")
+_serial = _one_per_model(_serial_one, "pipeline endpoints")
 
 _ESTIMATORS: dict[str, Callable[[Workload], Estimate]] = {
     "real_time_endpoint": _real_time,

@@ -8,9 +8,13 @@
    score (recommend = 2, prefer = 1). The best score wins, ties broken by the lower estimated
    monthly cost (options missing the latency SLO are already ruled out), then by answer order.
 4. When every option is ruled out, the best one ruled out only by fit rules (no hard service
-   limit) is recommended with a caveat; when all hit hard limits, nothing is recommended.
+   limit) is recommended with a caveat; when all hit hard limits, nothing is recommended and the
+   reasons list each hard limit with the options it rules out, then the text of every hard rule
+   that rules out all of them (it says what would have to change).
 5. An option recommended only because every other one is ruled out (no rule argues for it) gets
    a first reason saying so, with the limits and facts that ruled the others out.
+6. ``diagnose`` rules (findings about the facts themselves, such as an SLO below the model's own
+   time) come first in the reasons, before anything about the options.
 """
 
 from __future__ import annotations
@@ -107,12 +111,15 @@ def derive(facts: Mapping[str, Any], estimates: Mapping[str, Estimate] | None = 
 def _deployment_derived(facts: Mapping[str, Any]) -> dict[str, Any]:
     rpd, seconds, payload = facts.get("requests_per_day"), facts.get("inference_seconds"), facts.get("payload_mb")
     if facts.get("question") != "deployment" or seconds is None or payload is None:
-        return {"crossover_requests_per_day": None, "mean_concurrency": None, "mean_gap_s": None}
+        return {"crossover_requests_per_day": None, "mean_concurrency": None,
+                "endpoint_concurrency": None, "mean_gap_s": None, "inference_ms": None}
     crossover = crossover_requests_per_day(seconds, payload, memory_mb=facts.get("memory_mb"),
                                            instance_type=facts.get("instance_type"))
     concurrency = None if rpd is None else rpd * seconds / SECONDS_PER_DAY
     gap = SECONDS_PER_DAY / rpd if rpd else None
-    return {"crossover_requests_per_day": crossover, "mean_concurrency": concurrency, "mean_gap_s": gap}
+    per_endpoint = None if concurrency is None else concurrency / (facts.get("models") or 1)
+    return {"crossover_requests_per_day": crossover, "mean_concurrency": concurrency,
+            "endpoint_concurrency": per_endpoint, "mean_gap_s": gap, "inference_ms": seconds * 1000.0}
 
 
 def _cost_derived(facts: Mapping[str, Any], estimates: Mapping[str, Estimate] | None) -> dict[str, Any]:
@@ -219,6 +226,22 @@ def _why_ruled_out(verdict: Verdict) -> str:
     return f"{verdict.option} ({'; '.join(parts)})"
 
 
+def _nothing_fits(verdicts: list[Verdict], firings: list[Firing]) -> list[str]:
+    """Why nothing is recommended: the hard limits and the options each rules out, then the text
+    of every hard rule that rules out all the options (it says what would have to change)."""
+    options = {v.option for v in verdicts}
+    hard = [f for f in firings if f.rule.effect == "rule_out" and f.rule.hard and f.target is not None]
+    rules = {f.rule.id: f.rule for f in hard}
+    hit = {rid: [f.target for f in hard if f.rule.id == rid] for rid in rules}
+    groups = [f"{in_words(rules[rid].when)} [{rid}]: "
+              f"{'every option' if set(targets) == options else ', '.join(targets)}"
+              for rid, targets in hit.items()]
+    common = dict.fromkeys(f.text for f in hard if set(hit[f.rule.id]) == options)
+    head = ("No option can serve this workload within the service limits; every option is ruled "
+            f"out by a hard limit — {'; '.join(groups)}.")
+    return [head, *common]
+
+
 def _sole_option_reason(best: Verdict, verdicts: list[Verdict],
                         estimates: Mapping[str, Estimate]) -> str:
     """Why an option no rule argues for is still the answer: every other one is ruled out."""
@@ -236,16 +259,17 @@ def _sole_option_reason(best: Verdict, verdicts: list[Verdict],
 
 
 def _reasons(best: Verdict | None, fallback: bool, verdicts: list[Verdict],
-             estimates: Mapping[str, Estimate], general_notes: list[str]) -> tuple[str, ...]:
+             estimates: Mapping[str, Estimate], firings: list[Firing]) -> tuple[str, ...]:
+    diagnoses = [f.text for f in firings if f.target is None and f.rule.effect == "diagnose"]
+    general_notes = [f.text for f in firings if f.target is None and f.rule.effect == "note"]
     if best is None:
-        return ("No option can serve this workload within the service limits; every option is "
-                "ruled out below.", *general_notes)
+        return (*diagnoses, *_nothing_fits(verdicts, firings), *general_notes)
     head = [_fallback_reason(best)] if fallback else []
     sole = all(v.status == "ruled_out" for v in verdicts if v.option != best.option)
     if not fallback and sole and not best.support:
         head = [_sole_option_reason(best, verdicts, estimates)]
     ties = [] if fallback else _tie_reason(best, verdicts, estimates)
-    return (*head, *best.support, *ties, *best.notes, *general_notes)
+    return (*diagnoses, *head, *best.support, *ties, *best.notes, *general_notes)
 
 
 def _finalise(verdicts: list[Verdict], chosen: str | None) -> list[Verdict]:
@@ -257,11 +281,10 @@ def _assemble(question: str, verdicts: list[Verdict], firings: list[Firing], cho
     order = ANSWERS[question]
     by_id = {v.option: v for v in verdicts}
     also = sorted((v for v in verdicts if v.status == "also"), key=lambda v: _rank_key(v, estimates, order))
-    notes = [f.text for f in firings if f.target is None]
     return Recommendation(
         question=question, recommendation=chosen, also=tuple(v.option for v in also),
         ruled_out={v.option: " ".join(v.against) for v in verdicts if v.status == "ruled_out"},
-        reasons=_reasons(by_id.get(chosen) if chosen else None, fallback, verdicts, estimates, notes),
+        reasons=_reasons(by_id.get(chosen) if chosen else None, fallback, verdicts, estimates, firings),
         estimates={k: e for k, e in estimates.items() if not by_id[k].hard},
         verdicts=by_id, fired=tuple(dict.fromkeys(f.rule.id for f in firings)))
 

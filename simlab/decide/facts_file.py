@@ -40,7 +40,11 @@ DERIVED_FACTS: dict[str, str] = {
                             "this load (all its instances; null without requests_per_day)",
     "endpoint_instances": "instances of that sized real-time fleet (null without requests_per_day)",
     "mean_concurrency": "requests in flight on average: requests_per_day × inference_seconds / 86,400",
+    "endpoint_concurrency": "mean_concurrency / models: requests in flight on one model's own "
+                            "endpoint (options without a multi-model mode: one endpoint per model)",
     "mean_gap_s": "average seconds between requests: 86,400 / requests_per_day (null if 0)",
+    "inference_ms": "inference_seconds × 1,000: the model's own time per request in ms, the "
+                    "fastest p99 any option can reach",
     "concern_words": "the concern in words (input drift, accuracy, bias, feature importance)",
     "label_end_offset_days": "whole days of label delay (at least 1): the EndTimeOffset to suggest",
     "label_start_offset_days": "label_end_offset_days + 1: the StartTimeOffset to suggest",

@@ -6,15 +6,15 @@ import re
 import textwrap
 
 from simlab import facts as service_facts
-from simlab.decide.answers import LABELS
-from simlab.decide.conditions import in_words
+from simlab.decide.answers import ANSWERS, LABELS
+from simlab.decide.conditions import facts_used, in_words
 from simlab.decide.costmodel import hours_per_month
 from simlab.decide.engine import Recommendation
 from simlab.decide.rules import load_rules
 
 __all__ = [
-    "explain_text", "rules_table_markdown", "facts_table_markdown", "DOCS_BEGIN", "DOCS_END",
-    "markers", "splice_table", "regenerate",
+    "explain_text", "rules_table_markdown", "facts_table_markdown", "scope_table_markdown",
+    "SCOPE_FACTS", "DOCS_BEGIN", "DOCS_END", "markers", "splice_table", "regenerate",
 ]
 
 WIDTH = 100
@@ -89,6 +89,29 @@ def rules_table_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+#: Facts whose rules get the "which options" table in the docs (the chain and model-count rules).
+SCOPE_FACTS: tuple[str, ...] = ("containers", "models")
+
+_SCOPE_CELL = {"rule_out": "rules out", "recommend": "recommends (+2)", "prefer": "prefers (+1)",
+               "note": "note"}
+
+
+def scope_table_markdown(facts: tuple[str, ...] = SCOPE_FACTS) -> str:
+    """Every deployment rule whose condition reads one of ``facts``, with what it does to each
+    answer id (an empty cell: the rule doesn't apply to that option)."""
+    options = ANSWERS["deployment"]
+    lines = ["| rule | condition | " + " | ".join(f"`{o}`" for o in options) + " |",
+             "|---|---|" + "---|" * len(options)]
+    for rule in load_rules():
+        if rule.question != "deployment" or not set(facts) & set(facts_used(rule.when)):
+            continue
+        effect = _SCOPE_CELL.get(rule.effect, rule.effect) + (" (hard limit)" if rule.hard else "")
+        cells = [effect if (o in rule.targets or not rule.targets) else "" for o in options]
+        lines.append("| " + " | ".join(_cell(c) for c in [f"`{rule.id}`", in_words(rule.when), *cells])
+                     + " |")
+    return "\n".join(lines) + "\n"
+
+
 def facts_table_markdown() -> str:
     """The facts-file fields as a Markdown table: field, type, default, unit, meaning."""
     from simlab.decide.facts_file import facts_schema
@@ -122,10 +145,11 @@ def splice_table(document: str, table: str, *, name: str = "rules") -> str:
 
 
 def regenerate(document: str) -> str:
-    """``document`` with both generated blocks (facts fields, rules) refreshed.
+    """``document`` with the generated blocks (facts fields, rule scope, rules) refreshed.
 
     Raises:
         ValueError: when a block's markers are missing.
     """
     document = splice_table(document, facts_table_markdown(), name="facts")
+    document = splice_table(document, scope_table_markdown(), name="scope")
     return splice_table(document, rules_table_markdown(), name="rules")

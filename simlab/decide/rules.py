@@ -23,7 +23,7 @@ from simlab.schema import Any_, Bool, Field, ListOf, OneOf, Schema, Str
 
 __all__ = [
     "Rule", "ESTIMATE_FIELDS", "TEMPLATE_NAMES", "load_rules", "rules_for", "condition_names",
-    "limit_namespaces", "render", "cite",
+    "limit_namespaces", "render", "cite", "reads_this",
 ]
 
 #: Fields of a cost-model estimate a condition or template may read.
@@ -52,8 +52,9 @@ class Rule:
 
     @property
     def per_target(self) -> bool:
-        """True when the condition reads the target's estimate, so it is evaluated per target."""
-        return cond.uses_estimate(self.when)
+        """True when the condition or the explanation reads the target's estimate (``this``), so
+        the rule is evaluated and rendered once per target."""
+        return cond.uses_estimate(self.when) or reads_this(self.explain)
 
     @property
     def primary_limit(self) -> tuple[str, str | None] | None:
@@ -77,6 +78,15 @@ _RULE_SCHEMA = Schema("rule", [
 ])
 
 
+def reads_this(template: str) -> bool:
+    """True when an explanation template reads the target's estimate (``{this.…}``)."""
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f]
+    except ValueError:
+        return False
+    return any(f.partition(".")[0] == "this" for f in fields)
+
+
 def condition_names() -> cond.Names:
     """Names a rule condition may use: facts-file fields, derived facts, estimate fields."""
     return cond.Names(facts=(*facts_schema().field_names(), *DERIVED_FACTS),
@@ -88,8 +98,11 @@ def _target_problems(rule: dict, path: str) -> list[Problem]:
     problems = [Problem(f"{path}.targets", f"must list {rule['question']} answer ids "
                         f"({' | '.join(allowed)})", fmt_value(t))
                 for t in rule["targets"] if t not in allowed]
-    if rule["effect"] != "note" and not rule["targets"]:
+    if rule["effect"] not in ("note", "diagnose") and not rule["targets"]:
         problems.append(Problem(f"{path}.targets", f"is required for effect {rule['effect']}"))
+    if rule["effect"] == "diagnose" and rule["targets"]:
+        problems.append(Problem(f"{path}.targets", "must be empty for effect diagnose (a finding "
+                                "about the facts, not about an option)", fmt_value(rule["targets"])))
     if rule["hard"] and rule["effect"] != "rule_out":
         problems.append(Problem(f"{path}.hard", "is only allowed with effect rule_out", "true"))
     return problems

@@ -15,6 +15,7 @@ from typing import Any
 from simlab import facts
 from simlab.distributions import DistSpec
 from simlab.errors import Problem
+from simlab.monitoring.cbpe import DEFAULT_CALIBRATION_ROWS
 from simlab.monitoring.schedule import ScheduleKind
 from simlab.schema import (
     Any_,
@@ -89,7 +90,7 @@ APPLIES: dict[str, tuple[str, ...]] = {
     "comparison_threshold": ("data_quality",), "comparison_method": ("data_quality",),
     "robust_alpha": ("data_quality",),
     "start_offset": ("model_quality",), "end_offset": ("model_quality",), "alarm": ("model_quality",),
-    "cbpe_below": ("model_quality",),
+    "cbpe_below": ("model_quality",), "cbpe_calibration_rows": ("model_quality",),
     "probability_threshold": ("model_quality", "bias_drift"),
     "facet": ("bias_drift",), "positive_label": ("bias_drift",), "bias_metric": ("bias_drift",),
     "bias_threshold": ("bias_drift",), "ndcg_threshold": ("feature_attribution_drift",),
@@ -146,6 +147,10 @@ MONITOR_SCHEMA = Schema("monitor", [
     Field("cbpe_below", Float(min=0, max=1), default=None,
           doc="model_quality (classifiers): alarm when the CBPE-estimated accuracy of the last schedule period "
               "is below this (default: the `alarm` threshold when alarm.metric is accuracy with `below`)"),
+    Field("cbpe_calibration_rows", Int(min=50), default=DEFAULT_CALIBRATION_ROWS, unit="requests",
+          doc="model_quality, classifiers the zoo does not flag `calibrated`: CBPE first fits an isotonic map "
+              "(predicted label's probability → P(correct)) on the earliest this many captured requests of each "
+              "model version whose labels have arrived; until then the estimate is unavailable [simlab]"),
     Field("probability_threshold", Float(min=0, max=1), default=0.5,
           doc="model_quality and bias_drift, binary models: predicted label is 1 when P(1) ≥ this "
               "(ProbabilityThresholdAttribute) [MM]"),
@@ -250,8 +255,19 @@ def _drift_problems(events: list[dict], model: str) -> list[Problem]:
         where = f"workload.drift[{k}]"
         if e.get("feature") is not None:
             problems += _feature_problem(f"{where}.feature", e["feature"], model)
-        if e.get("concept") is not None and _models()[model].task == "regression":
-            problems.append(Problem(f"{where}.concept.label_flip_rate", "needs a classifier", f"{model} is a regressor"))
+        concept = e.get("concept")
+        if concept is None:
+            continue
+        info = _models()[model]
+        if info.task == "regression":
+            problems.append(Problem(f"{where}.concept", "needs a classifier", f"{model} is a regressor"))
+            continue
+        r = concept.get("relabel")
+        if r is not None:
+            problems += _feature_problem(f"{where}.concept.relabel.feature", r["feature"], model)
+            if r["label"] not in info.classes:
+                problems.append(Problem(f"{where}.concept.relabel.label", f"must be a class of {model}: "
+                                        f"{', '.join(map(str, info.classes))}", str(r["label"])))
     return problems
 
 

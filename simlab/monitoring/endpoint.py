@@ -13,6 +13,7 @@ from simlab.monitoring.attribution import Explainer, global_importance
 from simlab.monitoring.baseline import Baseline, build_baseline
 from simlab.monitoring.bias import bias_metrics, facet_groups
 from simlab.monitoring.capture import Capture
+from simlab.monitoring.cbpe import CBPE
 from simlab.monitoring.execution import Execution
 from simlab.monitoring.jobs import JOBS
 from simlab.monitoring.scores import Scores
@@ -95,6 +96,8 @@ class EndpointMonitoring:
         self.capture = Capture(self.sim, dep, cfg["data_capture"]) if cfg.get("data_capture") else None
         self.scores = Scores(self.sim, dep)
         self.jobs = [JOBS[m["type"]](self, m) for m in cfg.get("monitors") or []]
+        mq = next((j.cfg for j in self.jobs if j.kind == "model_quality"), None)
+        self.cbpe = CBPE(self, threshold=mq["probability_threshold"], rows=mq["cbpe_calibration_rows"]) if mq else CBPE(self)
         self.retrainer = Retrainer(self, cfg["retraining"]) if cfg.get("retraining") else None
         self.executions: list[Execution] = []
         self.references = [self._initial_reference()]

@@ -44,6 +44,7 @@ class Execution:
     metrics: dict[str, float] = field(default_factory=dict)
     alarms: list[Alarm] = field(default_factory=list)
     failure_reason: str = ""
+    cbpe: str = ""  # model quality: how CBPE estimated accuracy, or why it could not ("unavailable: …")
     reports: dict[str, dict] = field(default_factory=dict)  # file name -> JSON document
 
     def fail(self, reason: str) -> Execution:

@@ -15,7 +15,6 @@ from simlab.monitoring.attribution import global_importance, ndcg
 from simlab.monitoring.baseline import statistics
 from simlab.monitoring.bias import analysis_json as bias_json
 from simlab.monitoring.bias import bias_metrics, bias_violation, facet_groups
-from simlab.monitoring.cbpe import expected_accuracy
 from simlab.monitoring.config import DEFAULT_SCHEDULE
 from simlab.monitoring.data_quality import check_data_quality
 from simlab.monitoring.execution import Execution
@@ -82,12 +81,13 @@ class ModelQualityJob(Job):
         return alarm.get("below") if alarm.get("metric") == "accuracy" else None
 
     def _estimate(self, ex: Execution, t: float) -> None:
-        if self.ctx.scores.proba is None:
+        cbpe = self.ctx.cbpe
+        if not cbpe.available:
             return
         recent = self.ctx.capture.window(t - self.schedule.period, t, t)
-        if recent.size == 0:
+        est, ex.cbpe = cbpe.estimate(recent, t)
+        if math.isnan(est):  # not calibrated yet, or nothing captured: no estimate, no alarm
             return
-        est = expected_accuracy(self.ctx.scores.get(recent)[1], binary_threshold=self.cfg["probability_threshold"])
         ex.metrics["estimated_accuracy"] = est
         limit = self._cbpe_threshold()
         if limit is not None and est < limit:
@@ -114,7 +114,9 @@ class ModelQualityJob(Job):
         ex.reports["statistics.json"] = statistics_json(
             task, m, int(lab.size), t, confusion_matrix(y, pred) if task != "regression" else None)
         if proba is not None:
-            m["estimated_accuracy_labelled"] = expected_accuracy(proba, binary_threshold=thr)
+            est, _ = self.ctx.cbpe.estimate(lab, t)
+            if not math.isnan(est):
+                m["estimated_accuracy_labelled"] = est
         ex.metrics.update(m)
         c = self.cfg.get("alarm")
         v = alarm_violation(m, c)

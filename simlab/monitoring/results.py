@@ -31,12 +31,14 @@ class MonitoringResults:
 
     @cached_property
     def executions(self):
-        """One row per execution: window, status, records read, labels merged, violations."""
+        """One row per execution: window, status, records read, labels merged, violations, and for
+        model quality ``cbpe``: how CBPE estimated accuracy, or why it could not (``unavailable: …``)."""
         rows = [{"deployment": e.deployment, "monitor": e.monitor, "t_s": e.t, "window_start_s": e.window_start,
                  "window_end_s": e.window_end, "status": e.status, "records": e.records, "labelled": e.labelled,
-                 "violations": len(e.violations), "failure_reason": e.failure_reason} for e in self._executions()]
+                 "violations": len(e.violations), "failure_reason": e.failure_reason, "cbpe": e.cbpe}
+                for e in self._executions()]
         return _frame(rows, ["deployment", "monitor", "t_s", "window_start_s", "window_end_s", "status",
-                             "records", "labelled", "violations", "failure_reason"])
+                             "records", "labelled", "violations", "failure_reason", "cbpe"])
 
     @cached_property
     def violations(self):
@@ -85,7 +87,9 @@ class MonitoringResults:
         request against its true label — an oracle view no monitor has — beside CBPE's estimate.
 
         Columns: deployment, t_s (bin start), requests, accuracy (mae for regression),
-        estimated_accuracy (CBPE; NaN for regression), model_version (newest served in the bin).
+        estimated_accuracy (CBPE with the maps of simlab.monitoring.cbpe as they stand at the end of
+        the run; NaN for regression and for bins holding requests of an uncalibrated model version
+        that never got its calibration reference), model_version (newest served in the bin).
         ``bin_s`` is seconds or a duration string (``"6h"``).
 
         Raises:
@@ -105,11 +109,10 @@ class MonitoringResults:
     def _accuracy(self, ep, bin_s: float):
         import pandas as pd
 
-        from simlab.monitoring.cbpe import expected_accuracy
-
         sim = self.run.sim
         idx = np.flatnonzero((ep.dep.log.error == Err.NONE) & (ep.dep.log.t_done <= sim.duration))
-        pred, (_, proba) = ep.scores.labels(idx), ep.scores.get(idx)
+        pred, (_, proba) = ep.scores.labels(idx, ep.cbpe.threshold), ep.scores.get(idx)
+        est = ep.cbpe.correctness(idx, sim.duration)[0] if proba is not None else None
         y = self.run.truth.label[idx]
         b = (sim.workload.t[idx] // bin_s).astype(np.int64)
         rows = []
@@ -119,6 +122,6 @@ class MonitoringResults:
             quality = float(np.mean(np.abs(pred[s] - y[s]))) if regression else float(np.mean(pred[s] == y[s]))
             rows.append({"deployment": ep.name, "t_s": float(k * bin_s), "requests": int(s.sum()),
                          "mae" if regression else "accuracy": quality,
-                         "estimated_accuracy": np.nan if regression else expected_accuracy(proba[s]),
+                         "estimated_accuracy": np.nan if regression else float(np.mean(est[s])),
                          "model_version": int(ep.dep.log.model_version[idx[s]].max())})
         return pd.DataFrame(rows)

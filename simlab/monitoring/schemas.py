@@ -5,7 +5,7 @@ them with ``jsonschema``; they document the formats too (docs/monitoring.md)."""
 from __future__ import annotations
 
 __all__ = ["CAPTURE_RECORD", "GROUND_TRUTH_RECORD", "STATISTICS", "CONSTRAINTS", "CONSTRAINT_VIOLATIONS",
-           "MODEL_QUALITY_STATISTICS", "SCHEMAS"]
+           "MODEL_QUALITY_STATISTICS", "BIAS_ANALYSIS", "EXPLAINABILITY_ANALYSIS", "SCHEMAS"]
 
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _ISO = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$"
@@ -142,6 +142,50 @@ MODEL_QUALITY_STATISTICS = {
               {"required": ["regression_metrics"]}],
 }
 
+# Clarify-style analysis.json, in the shape simlab.monitoring.bias / attribution emit (a subset of
+# Clarify's report: post-training bias metrics of one facet; global attributions of label0).
+_BIAS_METRIC = {"type": "object", "additionalProperties": False, "required": ["name", "description", "value"],
+                "properties": {"name": {"enum": ["DPPL", "DI"]}, "description": {"type": "string", "minLength": 1},
+                               "value": _NUM_OR_NULL}}  # null: a facet group was empty (no NaN in JSON)
+
+BIAS_ANALYSIS = {
+    "$schema": _DRAFT, "title": "bias drift analysis.json (Clarify post-training bias metrics)", "type": "object",
+    "additionalProperties": False, "required": ["version", "post_training_bias_metrics"],
+    "properties": {
+        "version": {"const": "1.0"},
+        "post_training_bias_metrics": {
+            "type": "object", "additionalProperties": False, "required": ["label_value_or_threshold", "facets"],
+            "properties": {
+                "label_value_or_threshold": {"type": "string", "minLength": 1},
+                "facets": {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": {
+                    "type": "array", "minItems": 1, "items": {
+                        "type": "object", "additionalProperties": False, "required": ["value_or_threshold", "metrics"],
+                        "properties": {"value_or_threshold": {"type": "string", "pattern": r"^\(.+, inf\)$"},
+                                       "metrics": {"type": "array", "minItems": 2, "maxItems": 2,
+                                                   "items": _BIAS_METRIC}}}}}}},
+    },
+}
+
+EXPLAINABILITY_ANALYSIS = {
+    "$schema": _DRAFT, "title": "feature attribution analysis.json (Clarify global attributions)", "type": "object",
+    "additionalProperties": False, "required": ["version", "explanations"],
+    "properties": {
+        "version": {"const": "1.0"},
+        "explanations": {
+            "type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
+            "properties": {method: {
+                "type": "object", "additionalProperties": False, "required": ["label0"],
+                "properties": {"label0": {
+                    "type": "object", "additionalProperties": False, "required": ["global_shap_values"],
+                    "properties": {"global_shap_values": {
+                        "type": "object", "minProperties": 1,
+                        "additionalProperties": {"type": "number", "minimum": 0}}}}}}  # mean |attribution|
+                for method in ("linear", "saabas")}},
+        "ndcg": {"type": ["number", "null"], "minimum": 0},  # per execution, not in the baseline
+    },
+}
+
 SCHEMAS = {"capture": CAPTURE_RECORD, "ground_truth": GROUND_TRUTH_RECORD, "statistics": STATISTICS,
            "constraints": CONSTRAINTS, "constraint_violations": CONSTRAINT_VIOLATIONS,
-           "model_quality_statistics": MODEL_QUALITY_STATISTICS}
+           "model_quality_statistics": MODEL_QUALITY_STATISTICS, "bias_analysis": BIAS_ANALYSIS,
+           "explainability_analysis": EXPLAINABILITY_ANALYSIS}
