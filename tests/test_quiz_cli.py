@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from simlab.cli import Environment, ExitStatus, main
+from simlab.quiz.bank import bank_dir, load_bank
+from simlab.quiz.progress import ProgressStore
+from simlab.quiz.session import shuffle_for
 
 
 def run(tmp_path: Path, *argv: str, stdin: str = "", environ: dict[str, str] | None = None
@@ -126,6 +129,67 @@ def test_ctrl_c_saves_and_exits_130(tmp_path: Path) -> None:
         assert conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 1
         assert conn.execute("SELECT ended FROM sessions").fetchone()[0] == "interrupted"
     conn.close()
+
+
+def test_ctrl_c_right_after_an_answer_is_committed(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C landing just after the answer's COMMIT: exit 130, the answer saved and reported.
+
+    Deterministic stand-in for pressing Ctrl-C a few milliseconds after answering (the old code
+    then ran ROLLBACK with no transaction open, printed a traceback and exited 1).
+    """
+    original, fired = ProgressStore._commit, []
+
+    def commit_then_interrupt(self: ProgressStore) -> None:
+        original(self)
+        if not fired and self._conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0]:
+            fired.append(True)  # once: the first answer's write
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(ProgressStore, "_commit", commit_then_interrupt)
+    status, out, err = run(tmp_path, "--count", "3", "--seed", "9", stdin="b\nc\nd\n")
+    assert status == ExitStatus.INTERRUPTED, err
+    assert "Interrupted: 1 of 3 answers saved to" in out and re.search(r"Score: \d/1 ", out)
+    assert "Traceback" not in out + err and err == ""
+    with sqlite3.connect(db(tmp_path)) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 1
+        assert conn.execute("SELECT COUNT(*) FROM cards").fetchone()[0] == 1
+        assert conn.execute("SELECT ended FROM sessions").fetchone()[0] == "interrupted"
+    conn.close()
+
+
+def _keys_as_displayed(tmp_path: Path, seed: int, count: int) -> tuple[list[str], list[str]]:
+    """The ids a fresh session with ``seed`` asks, and the displayed letter of each one's key."""
+    _, out, _ = run(tmp_path / "probe", "--answers", ",".join("A" * count), "--seed", str(seed))
+    ids = asked_ids(out)
+    bank = load_bank(bank_dir({})).by_id()
+    return ids, [shuffle_for(i, seed).shown(bank[i].answer) for i in ids]
+
+
+def test_answers_are_displayed_letters_of_the_shuffled_options(tmp_path: Path) -> None:
+    seed, count = 21, 6
+    ids, letters = _keys_as_displayed(tmp_path, seed, count)
+    status, out, _ = run(tmp_path / "run", "--answers", ",".join(letters), "--seed", str(seed))
+    assert status == ExitStatus.SUCCESS and asked_ids(out) == ids
+    assert f"Score: {count}/{count} (100%)" in out
+    assert [f"Correct: {x}." for x in letters] == re.findall(r"Correct: [A-D]\.", out)
+    bank = load_bank(bank_dir({})).by_id()
+    with sqlite3.connect(db(tmp_path / "run")) as conn:
+        rows = conn.execute("SELECT question_id, chosen, correct FROM answers ORDER BY id").fetchall()
+    conn.close()
+    assert rows == [(i, bank[i].answer, 1) for i in ids]  # stored with the bank's letters
+
+
+def test_the_same_seed_shows_the_same_option_order(tmp_path: Path) -> None:
+    def options(text: str) -> list[str]:
+        return re.findall(r"^  [A-D]\) .*$", text, re.M)
+
+    a = run(tmp_path / "a", "--answers", "A,A,A,A", "--seed", "8")[1]
+    b = run(tmp_path / "b", "--answers", "A,A,A,A", "--seed", "8")[1]
+    assert options(a) == options(b) and len(options(a)) == 16
+    bank = load_bank(bank_dir({})).by_id()
+    canonical = [f"  {k}) {bank[i].options[k]}"[:40] for i in asked_ids(a) for k in "ABCD"]
+    assert [line[:40] for line in options(a)] != canonical  # shown shuffled, not in bank order
 
 
 def test_review_asks_only_last_wrong(tmp_path: Path) -> None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from simlab.quiz.bank import Question
+from simlab.quiz.bank import LETTERS, Question
 from simlab.quiz.progress import ProgressError, ProgressStore, progress_path, reset
 from simlab.quiz.report import WEAK_BELOW, by_domain, by_topic, render_report, weak_topics
 from simlab.quiz.session import (
@@ -18,10 +22,12 @@ from simlab.quiz.session import (
     Ended,
     Outcome,
     ScriptedInput,
+    Shuffle,
     TerminalInput,
     parse_answer,
     render_question,
     run_session,
+    shuffle_for,
 )
 
 NOW = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -266,3 +272,129 @@ def test_damaged_rows_are_reported(tmp_path: Path) -> None:
     conn.close()
     with ProgressStore.open(path) as store, pytest.raises(ProgressError, match="unreadable data"):
         store.cards()
+
+
+# ----------------------------------------------------------------- shuffled options
+
+
+def test_shuffle_is_a_deterministic_permutation_per_seed_and_question() -> None:
+    a = shuffle_for("serverless-001", 7)
+    assert a == shuffle_for("serverless-001", 7)
+    assert sorted(a.order) == list(LETTERS)
+    assert len({shuffle_for("serverless-001", s).order for s in range(60)}) > 12
+    assert len({shuffle_for(f"serverless-{n:03d}", 7).order for n in range(60)}) > 12
+    assert shuffle_for("serverless-001", None).order == LETTERS  # no seed: bank order
+    for shown in LETTERS:
+        assert a.shown(a.canonical(shown)) == shown
+
+
+def test_shuffle_does_not_depend_on_python_hash_randomisation() -> None:
+    code = ("from simlab.quiz.session import shuffle_for;"
+            "print([shuffle_for(f'security-{n:03d}', 3).order for n in range(20)])")
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, env={**os.environ, "PYTHONHASHSEED": h}).stdout
+            for h in ("0", "1", "12345")}
+    assert len(outs) == 1
+
+
+def test_applied_shuffle_relabels_options_answer_explanations_and_ids() -> None:
+    q = dataclasses.replace(make_q(1, answer="C"), option_ids={k: f"id{k}" for k in LETTERS})
+    sh = Shuffle(("D", "C", "A", "B"))
+    shown = sh.apply(q)
+    assert shown.options == {"A": "option D of 1", "B": "option C of 1", "C": "option A of 1",
+                             "D": "option B of 1"}
+    assert shown.answer == "B"
+    assert shown.explanations["B"] == q.explanations["C"]
+    assert shown.option_ids == {"A": "idD", "B": "idC", "C": "idA", "D": "idB"}
+    assert (shown.id, shown.scenario, shown.section) == (q.id, q.scenario, q.section)
+
+
+def test_right_and_wrong_are_judged_after_shuffling() -> None:
+    seed = 4
+    shuffles = [shuffle_for(q.id, seed) for q in QS]
+    assert any(sh.order != LETTERS for sh in shuffles)
+    right = [sh.shown(q.answer) for sh, q in zip(shuffles, QS, strict=True)]
+    out, rec = io.StringIO(), Recorder()
+    result = run_session(QS, ScriptedInput(right, out), out, rec, seed=seed)
+    assert [o.correct for o in result.outcomes] == [True, True, True]
+    assert rec.calls == [(q.id, q.answer) for q in QS]  # the store gets bank letters
+    text = out.getvalue()
+    for q, sh, letter in zip(QS, shuffles, right, strict=True):
+        assert f"Correct: {letter}. {q.explanations[q.answer]}" in text
+        assert all(f"  {sh.shown(k)}) option {k} of {int(q.id[-3:])}" in text for k in LETTERS)
+
+    wrong = [next(s for s in LETTERS if s != r) for r in right]
+    out, rec = io.StringIO(), Recorder()
+    result = run_session(QS, ScriptedInput(wrong, out), out, rec, seed=seed)
+    assert [o.correct for o in result.outcomes] == [False, False, False]
+    assert rec.calls == [(q.id, sh.canonical(w)) for q, sh, w in zip(QS, shuffles, wrong,
+                                                                        strict=True)]
+    text = out.getvalue()
+    for q, sh, w in zip(QS, shuffles, wrong, strict=True):
+        assert f"Wrong: you chose {w}. {q.explanations[sh.canonical(w)]}" in text
+        assert f"The answer is {sh.shown(q.answer)}. {q.explanations[q.answer]}" in text
+
+
+# ----------------------------------------------------------------- interrupts inside a write
+
+
+def interrupt_after_commit(monkeypatch: pytest.MonkeyPatch, *, before: bool = False) -> list:
+    """Make the next commit of an answer raise KeyboardInterrupt just after (or instead of) it."""
+    original = ProgressStore._commit
+    fired: list[bool] = []
+
+    def commit(self: ProgressStore) -> None:
+        pending = self._conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+        if fired or not pending:
+            return original(self)
+        if not before:
+            original(self)
+        fired.append(True)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ProgressStore, "_commit", commit)
+    return fired
+
+
+def test_interrupt_right_after_commit_keeps_the_answer(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The old code ran ROLLBACK here and raised 'cannot rollback - no transaction is active'."""
+    path = tmp_path / "quiz.sqlite3"
+    with ProgressStore.open(path) as store:
+        sid = store.start_session("practice", 1, "", 2, NOW)
+        fired = interrupt_after_commit(monkeypatch)
+        with pytest.raises(KeyboardInterrupt):
+            store.record(sid, "serverless-001", "serverless", 3, "B", True, NOW)
+        assert fired and not store._conn.in_transaction
+        store.finish_session(sid, "interrupted", NOW)
+        assert store.session_answers(sid) == [("serverless-001", "B")]
+        assert store.cards()["serverless-001"].box == 2
+        assert store.sessions()[0].ended == "interrupted"
+
+
+def test_interrupt_before_commit_rolls_the_answer_back(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "quiz.sqlite3"
+    with ProgressStore.open(path) as store:
+        sid = store.start_session("practice", 1, "", 2, NOW)
+        interrupt_after_commit(monkeypatch, before=True)
+        with pytest.raises(KeyboardInterrupt):
+            store.record(sid, "serverless-001", "serverless", 3, "B", True, NOW)
+        assert not store._conn.in_transaction
+        store.finish_session(sid, "interrupted", NOW)
+        assert store.session_answers(sid) == [] and store.cards() == {}
+    with ProgressStore.open(path) as store:  # the file is still a healthy database
+        assert [s.ended for s in store.sessions()] == ["interrupted"]
+
+
+def test_a_transaction_left_open_is_rolled_back_by_the_next_write(tmp_path: Path) -> None:
+    path = tmp_path / "quiz.sqlite3"
+    with ProgressStore.open(path) as store:
+        sid = store.start_session("practice", 1, "", 1, NOW)
+        store._conn.execute("BEGIN IMMEDIATE")  # as if an interrupt hit between BEGIN and ROLLBACK
+        store._conn.execute("INSERT INTO answers (session_id, question_id, topic, domain, chosen,"
+                            " correct, answered_at) VALUES (?, 'x-001', 'x', 1, 'A', 1, 'now')",
+                            (sid,))
+        store.finish_session(sid, "interrupted", NOW)
+        assert store.session_answers(sid) == []
+        assert store.sessions()[0].ended == "interrupted"

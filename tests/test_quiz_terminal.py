@@ -6,6 +6,7 @@ import io
 import os
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,30 @@ def test_ctrl_c_mid_quiz_saves_progress(tmp_path: Path) -> None:
     assert finish(child) == 130
     assert "Traceback" not in transcript.getvalue()
     assert answers_saved(tmp_path) == 1
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.002, 0.005, 0.02])
+def test_ctrl_c_immediately_after_an_answer(tmp_path: Path, delay: float) -> None:
+    """Ctrl-C while the answer is being read, saved or acknowledged: never a traceback.
+
+    Where the interrupt lands depends on timing (before the line was read: nothing saved; during
+    or after the write: the answer saved); every case must exit 130 and report exactly what the
+    database holds, with the session marked interrupted.
+    """
+    child, transcript = spawn(tmp_path, "--count", "3", "--seed", "1")
+    child.expect(PROMPT)
+    child.send("b\r")
+    if delay:
+        time.sleep(delay)
+    child.sendintr()
+    child.expect(r"Interrupted: (\d) of 3 answers saved to")
+    saved = int(child.match.group(1))
+    assert finish(child) == 130
+    assert "Traceback" not in transcript.getvalue()
+    assert saved == answers_saved(tmp_path) and saved in (0, 1)
+    with sqlite3.connect(tmp_path / "quiz.sqlite3") as conn:
+        assert conn.execute("SELECT ended FROM sessions").fetchone()[0] == "interrupted"
+    conn.close()
 
 
 def test_eof_saves_and_exits_zero(tmp_path: Path) -> None:

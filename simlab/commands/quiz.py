@@ -69,7 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"questions to ask (default {DEFAULT_COUNT}; with --answers, "
                              "the number of answers)")
     parser.add_argument("--seed", type=int, default=None,
-                        help="random seed: the same seed and progress give the same questions")
+                        help="random seed: the same seed and progress give the same questions, "
+                             "with the options in the same order")
     parser.add_argument("--timed", type=_minutes, metavar="MINUTES",
                         help="stop asking when this many minutes have passed")
     mode = parser.add_mutually_exclusive_group()
@@ -80,7 +81,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mode.add_argument("--reset-progress", action="store_true",
                       help="delete the progress database ($SIMLAB_HOME/quiz.sqlite3) and exit")
     parser.add_argument("--answers", type=_letters, metavar="B,C,A",
-                        help="answer the first questions with these letters, non-interactively")
+                        help="answer the first questions with these letters, non-interactively "
+                             "(the letters as displayed: options are shuffled per --seed)")
 
 
 def _now() -> datetime:
@@ -124,10 +126,10 @@ def _filters(args: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
-def _closing(result: Result, where: str) -> str:
+def _closing(result: Result, saved: int, where: str) -> str:
     from simlab.quiz.session import Ended
 
-    n, m = len(result.outcomes), result.planned
+    n, m = saved, result.planned
     return {
         Ended.DONE: f"Progress saved to {where}.",
         Ended.QUIT: f"Stopped after {n} of {m} questions; progress saved to {where}.",
@@ -142,7 +144,7 @@ def _session(args: argparse.Namespace, env: Environment, bank: Bank, store: Prog
     import random
 
     from simlab.quiz.report import render_report
-    from simlab.quiz.session import Ended, ScriptedInput, TerminalInput, run_session
+    from simlab.quiz.session import Ended, Outcome, ScriptedInput, TerminalInput, run_session
 
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     questions = _plan(args, bank, store, seed)
@@ -162,16 +164,21 @@ def _session(args: argparse.Namespace, env: Environment, bank: Bank, store: Prog
     source = (ScriptedInput(args.answers, env.stdout) if args.answers
               else TerminalInput(env.stdin, env.stdout, echo=not env.stdin_isatty))
 
-    def record(q: Question, chosen: str) -> None:
+    def record(q: Question, chosen: str) -> None:  # chosen: the bank's letter, not the shown one
         store.record(session_id, q.id, q.topic, q.domain, chosen, chosen == q.answer, _now())
 
     limit = args.timed * 60 if args.timed else None
     env.stdout.write(f"simlab quiz: {len(questions)} questions (seed {seed})"
                      + (f", {args.timed:g} min" if limit else "") + ". Type q to stop.\n")
-    result = run_session(questions, source, env.stdout, record, time_limit_s=limit)
+    result = run_session(questions, source, env.stdout, record, time_limit_s=limit, seed=seed)
     store.finish_session(session_id, str(result.ended), _now())
-    env.stdout.write(render_report(result.outcomes))
-    env.stdout.write(_closing(result, str(store.path)) + "\n")
+    # Report what the database holds: a Ctrl-C can land inside record() after its COMMIT, and
+    # then the answer is saved although run_session did not see record() return.
+    asked = {q.id: q for q in questions}
+    outcomes = [Outcome(asked[qid], chosen) for qid, chosen in store.session_answers(session_id)
+                if qid in asked]
+    env.stdout.write(render_report(outcomes))
+    env.stdout.write(_closing(result, len(outcomes), str(store.path)) + "\n")
     env.stdout.flush()
     return ExitStatus.INTERRUPTED if result.ended == Ended.INTERRUPTED else ExitStatus.SUCCESS
 

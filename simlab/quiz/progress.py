@@ -175,8 +175,8 @@ class ProgressStore:
         c = self._conn
         if c.execute("PRAGMA quick_check").fetchone()[0] != "ok":
             raise ProgressError(self.path, f"is corrupt (integrity check failed); {RESET_HINT}")
-        c.execute("BEGIN IMMEDIATE")  # fails fast if another process is writing
         try:
+            c.execute("BEGIN IMMEDIATE")  # fails fast if another process is writing
             version = c.execute("PRAGMA user_version").fetchone()[0]
             tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if version == 0 and not tables:
@@ -188,9 +188,9 @@ class ProgressStore:
                 raise ProgressError(self.path, "is not a simlab quiz progress database "
                                                f"(schema version {version}); move it away or "
                                                f"{RESET_HINT}")
-            c.execute("COMMIT")
+            self._commit()
         except BaseException:
-            c.execute("ROLLBACK")
+            self._rollback()
             raise
 
     def close(self) -> None:
@@ -202,21 +202,41 @@ class ProgressStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _commit(self) -> None:
+        self._conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        """Roll back the open transaction, if there is one; never raises.
+
+        An exception (typically Ctrl-C's KeyboardInterrupt) can land after ``COMMIT`` finished, or
+        before ``BEGIN`` returned: the connection then has no transaction, and an unconditional
+        ``ROLLBACK`` would fail with "no transaction is active" and hide the original exception.
+        """
+        if self._conn.in_transaction:
+            try:
+                self._conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the exception being handled says more; sqlite rolls back on close anyway
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One committed transaction; sqlite errors become :class:`ProgressError`."""
+        """One committed transaction; sqlite errors become :class:`ProgressError`.
+
+        Any exception, KeyboardInterrupt included, leaves the database consistent: raised before
+        ``COMMIT`` finished, the whole transaction is rolled back; raised after it, the write is
+        kept. Either way the original exception propagates unchanged. A transaction left open by
+        an earlier interrupted write is rolled back first.
+        """
+        self._rollback()
         try:
             self._conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as e:
-            raise _translate(self.path, e) from None
-        try:
             yield self._conn
-            self._conn.execute("COMMIT")
+            self._commit()
         except sqlite3.Error as e:
-            self._conn.execute("ROLLBACK")
+            self._rollback()
             raise _translate(self.path, e) from None
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            self._rollback()
             raise
 
     @contextmanager
@@ -254,6 +274,8 @@ class ProgressStore:
     def record(self, session_id: int, question_id: str, topic: str, domain: int, chosen: str,
                correct: bool, now: datetime) -> Card:
         """Store one answer and move the question's card; returns the new card.
+
+        ``chosen`` is the bank's letter of the chosen option (not the shuffled, displayed one).
 
         Raises:
             ProgressError: when the database cannot be written.
@@ -296,6 +318,15 @@ class ProgressStore:
             return [SessionRow(id=int(r[0]), started_at=datetime.fromisoformat(r[1]), mode=r[2],
                                planned=int(r[3]), answered=int(r[4]), correct=int(r[5]),
                                ended=r[6]) for r in rows]
+
+    def session_answers(self, session_id: int) -> list[tuple[str, str]]:
+        """``(question_id, chosen)`` of every answer saved in one session, in the order given.
+
+        ``chosen`` is the bank's (canonical) letter of the chosen option. Raises ProgressError.
+        """
+        rows = self._read("SELECT question_id, chosen FROM answers WHERE session_id = ?"
+                          " ORDER BY id", (session_id,))
+        return [(str(r[0]), str(r[1])) for r in rows]
 
     def answers(self) -> list[AnswerRow]:
         """Every recorded answer, oldest first. Raises ProgressError."""

@@ -3,11 +3,18 @@
 The runner is independent of the terminal and the database: answers come from an
 :class:`AnswerSource` (the terminal, or a scripted ``--answers`` list), each answer goes to a
 ``record`` callback as soon as it is given, and time comes from an injectable ``clock``.
+
+Option order: the bank keeps each question's canonical letters (its ``answer``, ``explanations``
+and ``option_ids`` refer to them). With a session ``seed`` the options are shown in an order drawn
+from the seed and the question id (:func:`shuffle_for`), so the right answer is not always "A" or
+"B". The user types displayed letters; ``record`` and :class:`Outcome` get canonical ones.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import random
 import textwrap
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -17,7 +24,7 @@ from typing import IO, Protocol
 from simlab.quiz.bank import LETTERS, Question
 
 __all__ = ["Ended", "Outcome", "Result", "AnswerSource", "TerminalInput", "ScriptedInput",
-           "parse_answer", "run_session", "render_question", "WIDTH"]
+           "Shuffle", "shuffle_for", "parse_answer", "run_session", "render_question", "WIDTH"]
 
 WIDTH = 78
 PROMPT = "Your answer (A-D, q to quit): "
@@ -35,8 +42,54 @@ class Ended(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class Shuffle:
+    """The displayed order of one question's options.
+
+    ``order[i]`` is the canonical (bank) key of the option shown as ``LETTERS[i]``.
+    """
+
+    order: tuple[str, ...] = LETTERS
+
+    def canonical(self, shown: str) -> str:
+        """The bank's letter of the option displayed as ``shown``."""
+        return self.order[LETTERS.index(shown)]
+
+    def shown(self, canonical: str) -> str:
+        """The displayed letter of the bank's option ``canonical``."""
+        return LETTERS[self.order.index(canonical)]
+
+    def apply(self, q: Question) -> Question:
+        """``q`` relabelled with displayed letters: options in display order, and the answer,
+        explanations and option ids following their options."""
+
+        def relabel(mapping: dict[str, str]) -> dict[str, str]:
+            return {shown: mapping[key] for shown, key in zip(LETTERS, self.order, strict=True)}
+
+        return dataclasses.replace(
+            q, options=relabel(q.options), answer=self.shown(q.answer),
+            explanations=relabel(q.explanations),
+            option_ids=relabel(q.option_ids) if q.option_ids is not None else None)
+
+
+IDENTITY = Shuffle()
+
+
+def shuffle_for(question_id: str, seed: int | None) -> Shuffle:
+    """The option order of ``question_id`` in a session with ``seed`` (``None``: bank order).
+
+    Deterministic across runs and platforms (a string seed is hashed with SHA-512, not with
+    Python's salted ``hash``), and independent of where the question falls in the session.
+    """
+    if seed is None:
+        return IDENTITY
+    order = list(LETTERS)
+    random.Random(f"simlab-quiz-options:{seed}:{question_id}").shuffle(order)
+    return Shuffle(tuple(order))
+
+
+@dataclass(frozen=True)
 class Outcome:
-    """One answered question."""
+    """One answered question; ``chosen`` is the bank's (canonical) letter of the chosen option."""
 
     question: Question
     chosen: str
@@ -130,7 +183,10 @@ def render_question(q: Question, number: int, total: int, remaining: float | Non
 
 
 def render_feedback(q: Question, chosen: str) -> str:
-    """Right or wrong, with the explanation of the chosen and (if different) the correct option."""
+    """Right or wrong, with the explanation of the chosen and (if different) the correct option.
+
+    ``q`` and ``chosen`` use the same letters (the displayed ones: pass ``Shuffle.apply(q)``).
+    """
     if chosen == q.answer:
         lines = [_fill(f"Correct: {chosen}. {q.explanations[chosen]}", "  ")]
     else:
@@ -158,11 +214,16 @@ def _ask(source: AnswerSource, out: IO[str]) -> str | Ended:
 def run_session(questions: Sequence[Question], source: AnswerSource, out: IO[str],
                 record: Callable[[Question, str], None],
                 clock: Callable[[], float] = time.monotonic,
-                time_limit_s: float | None = None) -> Result:
+                time_limit_s: float | None = None, seed: int | None = None) -> Result:
     """Ask ``questions`` in order; ``record(question, letter)`` is called for each answer.
 
+    With a ``seed`` each question's options are shown in the order :func:`shuffle_for` gives;
+    without one, in bank order. Typed letters are displayed ones; ``record`` and the outcomes get
+    the bank's letter of the chosen option.
+
     Stops early on quit, end of input, time up, or Ctrl-C (KeyboardInterrupt is caught and
-    reported as ``Ended.INTERRUPTED``; what was recorded stays recorded).
+    reported as ``Ended.INTERRUPTED``; what was recorded stays recorded, and an interrupt inside
+    ``record`` may come after ``record`` saved the answer: the store is the authority on that).
 
     Raises:
         whatever ``record`` raises (e.g. ProgressError), after the answers before it were kept.
@@ -175,7 +236,9 @@ def run_session(questions: Sequence[Question], source: AnswerSource, out: IO[str
                 result.ended = Ended.TIMEOUT
                 return result
             remaining = None if deadline is None else deadline - clock()
-            out.write(render_question(q, number, len(questions), remaining))
+            shuffle = shuffle_for(q.id, seed)
+            shown = shuffle.apply(q)
+            out.write(render_question(shown, number, len(questions), remaining))
             choice = _ask(source, out)
             if isinstance(choice, Ended):
                 result.ended = choice
@@ -184,9 +247,10 @@ def run_session(questions: Sequence[Question], source: AnswerSource, out: IO[str
                 out.write("  Time is up: that answer came after the limit and is not scored.\n")
                 result.ended = Ended.TIMEOUT
                 return result
-            record(q, choice)
-            result.outcomes.append(Outcome(q, choice))
-            out.write(render_feedback(q, choice))
+            chosen = shuffle.canonical(choice)
+            record(q, chosen)
+            result.outcomes.append(Outcome(q, chosen))
+            out.write(render_feedback(shown, choice))
     except KeyboardInterrupt:
         out.write("\n")
         result.ended = Ended.INTERRUPTED
