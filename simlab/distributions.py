@@ -192,6 +192,10 @@ class DistSpec(Kind):
         return self._build(kind, values, u, path, raw)
 
     def _build(self, kind: str, v: dict, u: str, path: str, raw: dict) -> Dist:
+        takes = {"fixed": {f"mean{u}"}, "exponential": {f"mean{u}"}, "uniform": {f"mean{u}", f"min{u}", f"max{u}"},
+                 "lognormal": {f"mean{u}", f"p99{u}", "cv"}, "gamma": {f"mean{u}", f"p99{u}", "cv"}}[kind]
+        if set(v) - takes:
+            raise Invalid(f"{kind} takes only {', '.join(sorted(takes))} (not {', '.join(sorted(set(v) - takes))})", raw)
         mean = v.get(f"mean{u}")
         if kind == "uniform":
             lo, hi = v.get(f"min{u}"), v.get(f"max{u}")

@@ -7,6 +7,7 @@ listing every problem as ``error: FILE: field.path: must be …, got …``.
 from __future__ import annotations
 
 import importlib.util
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,7 @@ def _deployment(raw: Any, path: str) -> dict:
     if not isinstance(raw, dict):
         raise Invalid("must be a mapping with `name` and `type`", raw)
     kind = raw.get("type")
-    if kind not in TYPES:
+    if not isinstance(kind, str) or kind not in TYPES:
         hint = suggest(kind, TYPES) if isinstance(kind, str) else ""
         raise Invalid("", problems=[Problem(f"{path}.type", f"must be one of {' | '.join(TYPES)}{hint}",
                                             fmt_value(kind))])
@@ -75,6 +76,9 @@ def _top_checks(cfg: dict, path: str) -> list[Problem]:
     if dup:
         problems.append(Problem("deployments", "deployment names must be unique", ", ".join(dup)))
     problems.extend(_dataset_problems(cfg))
+    problems.extend(_volume_problems(cfg))
+    if not problems:
+        problems.extend(_step_problems(cfg))
     if not problems:  # -- monitoring: feature names, problem type, partial_fit (simlab/monitoring) --
         problems.extend(scenario_problems(cfg))
     return problems
@@ -98,11 +102,52 @@ def _dataset_problems(cfg: dict) -> list[Problem]:
     problems = []
     for i, dep in enumerate(cfg["deployments"]):
         for where, name in _models_named(dep):
-            if name in info and info[name].dataset != want:
+            if name not in info:
+                problems.append(Problem(f"deployments[{i}].{where}", f"must be a bundled model{suggest(name, info)}"
+                                        f" (simlab models): {', '.join(info)}", fmt_value(name)))
+            elif info[name].dataset != want:
                 problems.append(Problem(f"deployments[{i}].{where}", f"must be a model of the scenario's dataset "
                                         f"({want}, like {cfg['model']}) because every deployment receives the same "
                                         f"requests", f"{name} ({info[name].dataset})"))
     return problems
+
+
+MAX_REQUESTS = 50_000_000  # a run holds ~100 bytes per request per deployment in memory
+
+
+def _expected_requests(wl: dict, duration: float) -> float:
+    """Requests the workload will generate (its mean, for the random kinds)."""
+    kind = wl["arrivals"]
+    if kind == "poisson":
+        return wl["rate_per_s"] * duration
+    if kind == "diurnal":
+        return max(wl["trough_rate_per_s"], wl["peak_rate_per_s"]) * duration
+    if kind == "bursty":  # bounded by the busier state; its on/off periods count as work too
+        periods = 2 * duration / (wl["mean_on"] + wl["mean_off"])
+        return max(wl["rate_per_s"], wl["off_rate_per_s"]) * duration + periods
+    if kind == "schedule":
+        per_day = len(wl["times"]) if wl.get("times") is not None else wl["per_day"]
+        return per_day * wl["requests_per_event"] * math.ceil(duration / 86400.0)
+    return 0.0  # trace: bounded by the file
+
+
+def _volume_problems(cfg: dict) -> list[Problem]:
+    n = _expected_requests(cfg["workload"], cfg["duration"])
+    if n > MAX_REQUESTS:
+        return [Problem("workload", f"must generate at most {MAX_REQUESTS:,} requests (memory: about 100 bytes "
+                        f"per request and deployment); shorten the duration or lower the rate", f"about {n:,.0f}")]
+    return []
+
+
+def _step_problems(cfg: dict) -> list[Problem]:
+    """Pipeline steps of deployments that serve the scenario's model, checked at load too."""
+    from simlab.deployments.pipeline import step_problems
+
+    out: list[Problem] = []
+    for i, dep in enumerate(cfg["deployments"]):
+        if dep.get("containers") and not dep.get("model"):
+            out.extend(step_problems({**dep, "model": cfg["model"]}, f"deployments[{i}]"))
+    return out
 
 
 SCENARIO_SCHEMA = Schema("scenario", [
@@ -167,8 +212,14 @@ def _trace_problems(cfg: dict, base_dir: Path) -> list[Problem]:
     from simlab.workload import _header_lines
 
     try:
-        np.loadtxt(path, delimiter=",", usecols=0, ndmin=1, skiprows=_header_lines(path))
-    except (ValueError, OSError) as e:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # numpy warns on an empty file: make it a problem
+            times = np.loadtxt(path, delimiter=",", usecols=0, ndmin=1, skiprows=_header_lines(path))
+        if times.size == 0:
+            raise ValueError("no arrival times")
+    except (ValueError, OSError, UserWarning) as e:
         return [Problem("workload.file", "must be a CSV whose first column holds numbers (seconds)",
                         f"{path} ({str(e).splitlines()[0]})")]
     return []

@@ -79,6 +79,16 @@ def _schedule_check(cfg: dict, path: str) -> list[Problem]:
 WORKLOAD_SCHEMAS["schedule"].checks = (_schedule_check,)
 
 
+def _diurnal_check(cfg: dict, path: str) -> list[Problem]:
+    if cfg["trough_rate_per_s"] > cfg["peak_rate_per_s"]:
+        return [Problem(f"{path}.trough_rate_per_s" if path else "trough_rate_per_s",
+                        f"must be ≤ peak_rate_per_s ({cfg['peak_rate_per_s']:g})", f"{cfg['trough_rate_per_s']:g}")]
+    return []
+
+
+WORKLOAD_SCHEMAS["diurnal"].checks = (_diurnal_check,)
+
+
 @dataclass
 class Workload:
     """Columnar request stream (one array entry per request, sorted by arrival time)."""

@@ -45,7 +45,7 @@ CASES = [
     ("bad-routing", GOOD.replace("instance_count: 1}", "instance_count: 1, routing: ROUND_ROBIN}"), ["deployments[0].routing: must be one of RANDOM | LEAST_OUTSTANDING_REQUESTS", "'ROUND_ROBIN'"]),
     ("duplicate-names", GOOD + "  - {name: rt, type: real_time_endpoint}\n", ["deployments: deployment names must be unique", "rt"]),
     ("no-deployments", GOOD.split("deployments:")[0] + "deployments: []\n", ["deployments: must be a list of 1 or more"]),
-    ("bad-name", GOOD.replace("name: rt", "name: my_endpoint!"), ["deployments[0].name: must be a name of letters, digits and hyphens"]),
+    ("bad-name", GOOD.replace("name: rt", "name: my_endpoint!"), ["deployments[0].name: must be a name of at most 63 letters, digits and hyphens"]),
     ("unknown-model", GOOD + "model: breast_cancer_logistic\n", ["model: must be a bundled model", "breast_cancer_logreg"]),
     ("autoscaling-min-max", GOOD.replace("instance_count: 1}", "instance_count: 1, autoscaling: {min_instances: 3, max_instances: 2, target_invocations_per_instance: 100}}"), ["deployments[0].autoscaling.max_instances: must be ≥ min_instances (3)"]),
     ("autoscaling-needs-target", GOOD.replace("instance_count: 1}", "instance_count: 1, autoscaling: {max_instances: 2}}"), ["deployments[0].autoscaling.target_invocations_per_instance: is required"]),
@@ -54,6 +54,16 @@ CASES = [
     ("too-many-variants", GOOD.replace("instance_count: 1}", "instance_count: 1, variants: [" + ", ".join(f"{{name: v{i}}}" for i in range(11)) + "]}"), ["deployments[0].variants: must be a list of 1–10"]),
     ("variant-unknown-field", GOOD.replace("instance_count: 1}", "instance_count: 1, variants: [{name: a, wieght: 2}]}"), ["deployments[0].variants[0].wieght: unknown field (did you mean 'weight'?)"]),
     ("negative-seed", GOOD + "seed: -1\n", ["seed: must be an integer ≥ 0, got -1"]),
+    ("type-is-a-list", GOOD.replace("type: real_time_endpoint", "type: [real_time_endpoint]"), ["deployments[0].type: must be one of"]),
+    ("unknown-deployment-model", GOOD.replace("instance_count: 1}", "instance_count: 1, model: nope}"), ["deployments[0].model: must be a bundled model"]),
+    ("model-version-without-retraining", GOOD.replace("instance_count: 1}", "instance_count: 1, model_version: 1}"), ["deployments[0].model_version: must be an integer ≥ 0 and ≤ 0, got 1"]),
+    ("too-many-requests", GOOD.replace("rate_per_s: 2", "rate_per_s: 1.0e+7"), ["workload: must generate at most 50,000,000 requests"]),
+    ("bursty-periods-too-short", GOOD.replace("{arrivals: poisson, rate_per_s: 2}", "{arrivals: bursty, rate_per_s: 1, mean_on: 1.0e-6, mean_off: 1.0e-6}").replace("duration: 1h", "duration: 1d"), ["workload: must generate at most"]),
+    ("fixed-with-cv", GOOD.replace("instance_count: 1}", "instance_count: 1, service_time: {dist: fixed, mean_ms: 3, cv: 1}}"), ["deployments[0].service_time: fixed takes only mean_ms (not cv)"]),
+    ("diurnal-trough-above-peak", GOOD.replace("{arrivals: poisson, rate_per_s: 2}", "{arrivals: diurnal, trough_rate_per_s: 3, peak_rate_per_s: 1}"), ["workload.trough_rate_per_s: must be ≤ peak_rate_per_s (1), got 3"]),
+    ("name-too-long", GOOD.replace("name: rt", "name: " + "a" * 64), ["deployments[0].name: must be a name of at most 63"]),
+    ("pipeline-steps-out-of-order", GOOD.replace("model: breast_cancer_logreg\n", "") + "  - {name: p, type: serial_inference_pipeline, containers: [{name: a, step: logreg}, {name: b, step: scaler}]}\n", ["deployments[1].containers: the containers' `step` entries must cover the model's pipeline steps"]),
+    ("batch-at-infinite", GOOD + "  - {name: b, type: batch_transform, schedule: {every: 1d, at: .inf}}\n", ["deployments[1].schedule: must be", "finite"]),
     ("model-of-another-dataset", GOOD.replace("instance_count: 1}", "instance_count: 1, model: wine_rf}"), ["deployments[0].model: must be a model of the scenario's dataset", "wine_rf (wine)"]),
 ]
 
@@ -95,6 +105,21 @@ def test_every_problem_is_reported_at_once(tmp_path) -> None:
     code, _, err = run_cli(tmp_path, text)
     assert code == ExitStatus.USAGE
     assert len(err.strip().splitlines()) == 4
+
+
+def test_empty_trace_is_a_usage_error(tmp_path) -> None:
+    (tmp_path / "empty.csv").write_text("timestamp\n")
+    code, _, err = run_cli(tmp_path, GOOD.replace("{arrivals: poisson, rate_per_s: 2}", "{arrivals: trace, file: empty.csv}"))
+    assert code == ExitStatus.USAGE and "workload.file: must be a CSV" in err and "Warning" not in err
+
+
+def test_out_that_cannot_be_a_directory_is_a_usage_error(tmp_path) -> None:
+    (tmp_path / "scenario.yaml").write_text(GOOD)
+    (tmp_path / "taken").write_text("a file")
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["simulate", str(tmp_path / "scenario.yaml"), "--out", str(tmp_path / "taken")],
+                Environment(stdout=out, stderr=err, environ={}))
+    assert code == ExitStatus.USAGE and "error: --out:" in err.getvalue() and "Traceback" not in err.getvalue()
 
 
 def test_missing_file_is_a_usage_error(tmp_path) -> None:

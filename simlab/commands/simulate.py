@@ -60,7 +60,12 @@ def execute(args: argparse.Namespace, env: Environment) -> ExitStatus:
     finally:
         if bar:
             bar.close()
-    written = result.write(args.out) if args.out else []
+    try:
+        written = result.write(args.out) if args.out else []
+    except OSError as e:
+        env.stderr.write(f"error: --out: must be a directory simlab can create and write, got {args.out} "
+                         f"({e.strerror or e})\n")
+        return ExitStatus.USAGE
     if args.json:
         env.stdout.write(result.to_json() + "\n")
     else:

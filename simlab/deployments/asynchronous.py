@@ -88,7 +88,7 @@ def _fleet_check(cfg: dict, path: str) -> list[Problem]:
 SCHEMA = Schema("async_inference", [
     *COMMON_FIELDS,
     Field("model", Str(), default=None, doc="bundled model id (default: the scenario's model)"),
-    Field("model_version", Int(min=0), default=0, doc="model version served"),
+    Field("model_version", Int(min=0, max=0), default=0, doc="model version served (only version 0 exists when a run starts; retraining registers later ones)"),
     Field("instance_type", InstanceTypeKind(), default="ml.m5.large", doc="instance type from the catalog "
           "(billed per instance-second at the hosting rate, UNCONFIRMED for async)"),
     Field("instance_count", Int(min=0), default=1, unit="instances",

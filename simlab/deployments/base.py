@@ -16,10 +16,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Deployment", "Lease", "COMMON_FIELDS"]
 
-NAME_PATTERN = r"[A-Za-z0-9](-*[A-Za-z0-9])*"  # SageMaker EndpointName / VariantName pattern, ≤ 63
+NAME_PATTERN = r"(?=.{1,63}$)[A-Za-z0-9](-*[A-Za-z0-9])*"  # SageMaker EndpointName / VariantName, ≤ 63
 
 COMMON_FIELDS = [
-    Field("name", Str(pattern=NAME_PATTERN, describe="a name of letters, digits and hyphens"),
+    Field("name", Str(pattern=NAME_PATTERN, describe="a name of at most 63 letters, digits and hyphens"),
           doc="deployment name (SageMaker endpoint/job name pattern)"),
     Field("type", OneOf(("real_time_endpoint", "serverless_inference", "async_inference",
                          "batch_transform", "multi_model_endpoint", "serial_inference_pipeline")),

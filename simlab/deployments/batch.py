@@ -85,8 +85,8 @@ def _schedule(raw: Any, path: str) -> dict[str, float]:
         at = parse_duration(cfg.get("at", 0.0))
     except ValueError:
         raise Invalid(f"must be {allowed} (durations > 0, at ≥ 0)", raw) from None
-    if at < 0:
-        raise Invalid(f"must be {allowed} (at ≥ 0)", raw)
+    if not 0 <= at < math.inf:
+        raise Invalid(f"must be {allowed} (at ≥ 0, finite)", raw)
     return {"every": every, "at": at}
 
 
@@ -122,7 +122,7 @@ def _checks(cfg: dict, path: str) -> list[Problem]:
 SCHEMA = Schema("batch_transform", [
     *COMMON_FIELDS,
     Field("model", Str(), default=None, doc="bundled model id (default: the scenario's model)"),
-    Field("model_version", Int(min=0), default=0, doc="model version the job uses"),
+    Field("model_version", Int(min=0, max=0), default=0, doc="model version the job uses (only version 0 exists when a run starts; retraining registers later ones)"),
     Field("instance_type", InstanceTypeKind(batch=True), default="ml.m5.large",
           doc="TransformResources.InstanceType: batch-transform-valid types only (instance catalog `batch`)"),
     Field("instance_count", Int(min=1), default=1, unit="instances", doc="TransformResources.InstanceCount"),

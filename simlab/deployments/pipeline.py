@@ -46,7 +46,7 @@ def _step_names(raw: Any, path: str) -> tuple[str, ...]:
 
 
 CONTAINER_SCHEMA = Schema("container", [
-    Field("name", Str(pattern=NAME_PATTERN, describe="a name of letters, digits and hyphens"),
+    Field("name", Str(pattern=NAME_PATTERN, describe="a name of at most 63 letters, digits and hyphens"),
           doc="ContainerHostname (the ContainerLatency metric's ContainerName)"),
     Field("service_time", DistSpec(unit="ms", scale=0.001), default=DEFAULT_CONTAINER_TIME, unit="ms",
           doc="time this container spends on one request (one record in batch transform); "

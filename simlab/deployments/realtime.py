@@ -64,10 +64,10 @@ def InstanceTypeKind(*, batch: bool = False) -> Any_:  # noqa: N802 - reads like
 SERVICE_TIME = DistSpec(unit="ms", scale=0.001, allow_profile=True)
 
 VARIANT_FIELDS = [
-    Field("name", Str(pattern=NAME_PATTERN, describe="a name of letters, digits and hyphens"), doc="VariantName"),
+    Field("name", Str(pattern=NAME_PATTERN, describe="a name of at most 63 letters, digits and hyphens"), doc="VariantName"),
     Field("weight", Float(min=0), default=1.0, doc="InitialVariantWeight; traffic share = weight / Σ weights"),
     Field("model", Str(), default=None, doc="bundled model id (default: the scenario's model)"),
-    Field("model_version", Int(min=0), default=0, doc="version of that model this variant serves"),
+    Field("model_version", Int(min=0, max=0), default=0, doc="version of that model this variant serves (only version 0 exists when a run starts; retraining registers later ones)"),
     Field("instance_type", InstanceTypeKind(), default=None, doc="default: the endpoint's"),
     Field("instance_count", Int(min=1), default=None, unit="instances", doc="default: the endpoint's"),
     Field("workers_per_instance", Int(min=1), default=None, unit="requests", doc="default: the endpoint's"),
@@ -94,7 +94,7 @@ def _weights_check(cfg: dict, path: str) -> list[Problem]:
 SCHEMA = Schema("real_time_endpoint", [
     *COMMON_FIELDS,
     Field("model", Str(), default=None, doc="bundled model id (default: the scenario's model)"),
-    Field("model_version", Int(min=0), default=0, doc="model version served"),
+    Field("model_version", Int(min=0, max=0), default=0, doc="model version served (only version 0 exists when a run starts; retraining registers later ones)"),
     Field("instance_type", InstanceTypeKind(), default="ml.m5.large", doc="instance type from the catalog"),
     Field("instance_count", Int(min=1), default=1, unit="instances", doc="InitialInstanceCount"),
     Field("workers_per_instance", Int(min=1), default=1, unit="requests",

@@ -66,7 +66,7 @@ _MB_PER_VCPU = facts.limit(_L + "lambda_mb_per_vcpu")
 SCHEMA = Schema("serverless_inference", [
     *COMMON_FIELDS,
     Field("model", Str(), default=None, doc="bundled model id (default: the scenario's model)"),
-    Field("model_version", Int(min=0), default=0, doc="model version served"),
+    Field("model_version", Int(min=0, max=0), default=0, doc="model version served (only version 0 exists when a run starts; retraining registers later ones)"),
     Field("memory_mb", OneOf(_MEMORY), unit="MB",
           doc="ServerlessConfig.MemorySizeInMB (required by the API; facts "
               "serverless_inference.memory_mb_choices). Sets the price per second and, with "
