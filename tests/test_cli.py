@@ -116,3 +116,17 @@ def test_console_script_runs_as_a_process(small) -> None:
                            str(small), "--json"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["scenario"] == "steady-api"
+
+
+def test_every_type_reports_the_json_contract(tmp_path) -> None:
+    text = (ROOT / "scenarios" / "all-services.yaml").read_text().replace("duration: 1d", "duration: 2h")
+    path = tmp_path / "all.yaml"
+    path.write_text(text)
+    code, out, err = call("simulate", str(path), "--json")
+    assert code == 0, err
+    deps = json.loads(out)["deployments"]
+    assert {d["type"] for d in deps.values()} == {"real_time_endpoint", "serverless_inference", "async_inference",
+                                                  "batch_transform", "multi_model_endpoint", "serial_inference_pipeline"}
+    for name, dep in deps.items():
+        assert CONTRACT_KEYS <= dep.keys(), name
+        assert set(dep["latency_ms"]) == {"mean", "p50", "p90", "p95", "p99", "max"}, name

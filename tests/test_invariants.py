@@ -126,3 +126,57 @@ def test_multi_model_admission_is_exact() -> None:
            "models": {"count": 40, "size_mb": 700, "max_trained": 4}, "popularity": {"zipf": 1.0},
            "service_time": {"dist": "exponential", "mean_ms": 50}}
     assert_admission_is_exact(scenario(dep, rate=5, duration=1800), ("t_start", "t_done", "instance", "error", "cold"))
+
+
+# -- every deployment type -------------------------------------------------------------------------
+@st.composite
+def any_deployment(draw, name: str) -> dict:
+    """A small random deployment of any of the six types."""
+    kind = draw(st.sampled_from(["real_time_endpoint", "serverless_inference", "async_inference",
+                                 "batch_transform", "multi_model_endpoint", "serial_inference_pipeline"]))
+    svc = draw(service_times)
+    if kind == "real_time_endpoint":
+        return draw(endpoints(name))
+    if kind == "serverless_inference":
+        return {"name": name, "type": kind, "memory_mb": draw(st.sampled_from([1024, 2048, 6144])),
+                "max_concurrency": draw(st.integers(1, 20)), "provisioned_concurrency": draw(st.integers(0, 1)),
+                "idle_timeout": draw(st.floats(0, 900)), "service_time": svc}
+    if kind == "async_inference":
+        return {"name": name, "type": kind, "instance_count": draw(st.integers(0, 2)),
+                "max_concurrent_invocations_per_instance": draw(st.integers(1, 3)), "service_time": svc,
+                "request_ttl": draw(st.floats(60, 3600)),
+                "autoscaling": {"min_instances": 0, "max_instances": draw(st.integers(1, 3))}}
+    if kind == "batch_transform":
+        return {"name": name, "type": kind, "instance_type": "ml.m5.xlarge", "service_time": svc,
+                "schedule": {"every": draw(st.sampled_from([600, 1800])), "at": draw(st.floats(0, 300))}}
+    if kind == "multi_model_endpoint":
+        return {"name": name, "type": kind, "instance_count": draw(st.integers(1, 2)), "service_time": svc,
+                "models": {"count": draw(st.integers(1, 30)), "size_mb": draw(st.floats(50, 3000)), "max_trained": 3}}
+    return {"name": name, "type": kind, "instance_count": draw(st.integers(1, 2)),
+            "containers": [{"name": f"c{i}", "service_time": draw(st.floats(0.5, 50))} for i in range(draw(st.integers(2, 4)))]}
+
+
+@st.composite
+def mixed_scenarios(draw) -> dict:
+    deps = [draw(any_deployment(f"d{i}")) for i in range(draw(st.integers(1, 3)))]
+    kind = draw(st.sampled_from(["poisson", "bursty", "schedule"]))
+    workload = {"poisson": {"arrivals": "poisson", "rate_per_s": draw(st.floats(0.01, 20))},
+                "bursty": {"arrivals": "bursty", "rate_per_s": draw(st.floats(0.1, 20)), "mean_on": 60, "mean_off": 120},
+                "schedule": {"arrivals": "schedule", "per_day": draw(st.integers(24, 2000)), "requests_per_event": 2}}[kind]
+    workload["payload_kb"] = draw(payloads)
+    duration = draw(st.floats(120, 3600))
+    return scenario(*deps, duration=duration, warmup=draw(st.floats(0, duration / 2)), workload=workload)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mixed_scenarios(), st.integers(0, 2**31))
+def test_invariants_hold_for_every_deployment_type(raw: dict, seed: int) -> None:
+    res = run(raw, seed=seed)
+    summary = res.summary()
+    assert run(raw, seed=seed).to_json() == res.to_json()
+    for name, d in summary["deployments"].items():
+        assert d["arrived"] == d["completed"] + d["failed"] + d["throttled"] + d["in_flight"], name
+        assert 0.0 <= d["utilization"] <= 1.0 and d["cost_usd"] >= 0 and d["instance_hours"] >= 0, name
+    req = res.requests
+    done = req[req.outcome == "completed"]
+    assert (done.latency_ms >= done.model_ms - 1e-6).all()
