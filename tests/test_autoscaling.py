@@ -100,3 +100,17 @@ def test_datapoint_divides_by_the_time_average_fleet() -> None:
     assert _time_average(timeline, 60.0, 120.0) == pytest.approx((30 * 1 + 30 * 3) / 60)
     assert _time_average(timeline, 120.0, 180.0) == pytest.approx(2.0)
     assert _time_average([(0.0, 1), (60.0, 5)], 0.0, 60.0) == pytest.approx(1.0)  # joins at the boundary
+
+
+def test_max_instances_is_the_peak_at_one_moment_over_variants() -> None:
+    from simlab.deployments.realtime import RealTimeEndpoint
+
+    ep = RealTimeEndpoint.__new__(RealTimeEndpoint)
+
+    class V:
+        def __init__(self, idx, timeline):
+            self.idx, self.timeline = idx, timeline
+
+    # a peaks at 4 early, b peaks at 4 late: never 8 at once; at t=100 a drops while b rises
+    ep.variants = [V(0, [(0.0, 4), (100.0, 1)]), V(1, [(0.0, 1), (100.0, 4)])]
+    assert ep._peak_instances() == 5

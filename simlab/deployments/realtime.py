@@ -327,10 +327,20 @@ class RealTimeEndpoint(Deployment):
                 self.leases.append(Lease(inst.t_up, stop, v.instance_type.price_per_hour / 3600.0, v.workers, v.idx))
 
     def extra_summary(self, sel: np.ndarray) -> dict[str, Any]:
-        out: dict[str, Any] = {"max_instances": sum(max(n for _, n in v.timeline) for v in self.variants)}
+        out: dict[str, Any] = {"max_instances": self._peak_instances()}
         if len(self.variants) > 1:
             out["variants"] = {v.name: int(np.count_nonzero(self.log.variant[sel] == v.idx)) for v in self.variants}
         return out
+
+    def _peak_instances(self) -> int:
+        """Most instances in service at one moment, over all variants."""
+        events = sorted((t, k, v.idx, n) for v in self.variants for k, (t, n) in enumerate(v.timeline))
+        now, peak = [0] * len(self.variants), 0
+        for i, (t, _, v, n) in enumerate(events):
+            now[v] = n
+            if i + 1 == len(events) or events[i + 1][0] > t:  # all changes at time t applied
+                peak = max(peak, sum(now))
+        return peak
 
     def instance_timeline(self) -> list[tuple[str, float, int]]:
         """(variant, time, instances in service) at every change."""
