@@ -54,3 +54,17 @@ def assert_admission_is_exact(raw: dict[str, Any], fields: tuple[str, ...], *, p
     for field in fields:
         np.testing.assert_array_equal(getattr(d.log, field), getattr(one.log, field), err_msg=field)
     return one.log
+
+
+def single(defaults: dict[str, Any], deployment: dict, workload: dict, *, duration: float = 3600.0,
+           warmup: float = 0.0, seed: int = 0) -> dict[str, Any]:
+    """A scenario with one deployment: ``defaults`` (name, type, …) overridden by ``deployment``."""
+    return {"name": "t", "seed": seed, "duration": duration, "warmup": warmup, "workload": workload,
+            "deployments": [{**defaults, **deployment}]}
+
+
+def run_single(raw: dict[str, Any]):
+    """The only deployment of ``raw`` after a run (no Result: predictions are not needed)."""
+    from simlab.simulation import Simulation
+
+    return Simulation(scenario_from_dict(raw), seed=raw["seed"]).run().deployments[0]

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import assert_admission_is_exact
+from helpers import assert_admission_is_exact, run_single, single
 
 from simlab import facts, theory
 from simlab.cli import Environment, main
@@ -19,18 +19,16 @@ from simlab.simulation import Simulation
 GIB_KB = 1024 * 1024  # KiB in 1 GiB
 
 
-def scenario(deployment: dict, workload: dict, *, duration: float = 3600.0, warmup: float = 0.0,
-             seed: int = 0) -> dict:
-    dep = {"name": "as", "type": "async_inference", "overhead_ms": 0, **deployment}
-    return {"name": "t", "seed": seed, "duration": duration, "warmup": warmup, "workload": workload,
-            "deployments": [dep]}
+DEFAULTS = {"name": "as", "type": "async_inference", "overhead_ms": 0}
+
+
+def scenario(deployment: dict, workload: dict, **kw) -> dict:
+    return single(DEFAULTS, deployment, workload, **kw)
 
 
 def run(deployment: dict, workload: dict, **kw):
-    """The async deployment after a run (no Result: predictions are not needed here)."""
-    raw = scenario(deployment, workload, **kw)
-    sim = Simulation(scenario_from_dict(raw), seed=raw["seed"]).run()
-    return sim.deployments[0]
+    """The deployment after a run (no Result: predictions are not needed here)."""
+    return run_single(scenario(deployment, workload, **kw))
 
 
 def at(times: list, n: int = 1, payload_kb: float = 4.0) -> dict:

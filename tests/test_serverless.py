@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from helpers import assert_admission_is_exact
+from helpers import assert_admission_is_exact, run_single, single
 
 from simlab import facts
 from simlab.accounting import busy_seconds
@@ -21,19 +21,17 @@ from simlab.simulation import Simulation
 MB = 1024  # KiB per MiB (payload_kb is in KiB)
 
 
-def scenario(deployment: dict, workload: dict, *, duration: float = 3600.0, warmup: float = 0.0,
-             seed: int = 0) -> dict:
-    dep = {"name": "sl", "type": "serverless_inference", "memory_mb": 2048, "max_concurrency": 200,
-           "overhead_ms": 0, **deployment}
-    return {"name": "t", "seed": seed, "duration": duration, "warmup": warmup, "workload": workload,
-            "deployments": [dep]}
+DEFAULTS = {"name": "sl", "type": "serverless_inference", "memory_mb": 2048, "max_concurrency": 200,
+            "overhead_ms": 0}
+
+
+def scenario(deployment: dict, workload: dict, **kw) -> dict:
+    return single(DEFAULTS, deployment, workload, **kw)
 
 
 def run(deployment: dict, workload: dict, **kw):
-    """The serverless deployment after a run (no Result: predictions are not needed here)."""
-    raw = scenario(deployment, workload, **kw)
-    sim = Simulation(scenario_from_dict(raw), seed=raw["seed"]).run()
-    return sim.deployments[0]
+    """The deployment after a run (no Result: predictions are not needed here)."""
+    return run_single(scenario(deployment, workload, **kw))
 
 
 def burst(n: int, at: str = "10m", payload_kb: float = 4.0) -> dict:
