@@ -142,10 +142,11 @@ def any_deployment(draw, name: str) -> dict:
                 "max_concurrency": draw(st.integers(1, 20)), "provisioned_concurrency": draw(st.integers(0, 1)),
                 "idle_timeout": draw(st.floats(0, 900)), "service_time": svc}
     if kind == "async_inference":
-        return {"name": name, "type": kind, "instance_count": draw(st.integers(0, 2)),
+        count = draw(st.integers(0, 2))
+        return {"name": name, "type": kind, "instance_count": count,
                 "max_concurrent_invocations_per_instance": draw(st.integers(1, 3)), "service_time": svc,
                 "request_ttl": draw(st.floats(60, 3600)),
-                "autoscaling": {"min_instances": 0, "max_instances": draw(st.integers(1, 3))}}
+                "autoscaling": {"min_instances": 0, "max_instances": draw(st.integers(max(1, count), 3))}}
     if kind == "batch_transform":
         return {"name": name, "type": kind, "instance_type": "ml.m5.xlarge", "service_time": svc,
                 "schedule": {"every": draw(st.sampled_from([600, 1800])), "at": draw(st.floats(0, 300))}}
