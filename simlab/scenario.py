@@ -6,13 +6,12 @@ listing every problem as ``error: FILE: field.path: must be …, got …``.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simlab.deployments import TYPES, deployment_class
+from simlab.deployments import TYPES, deployment_class, is_available
 from simlab.errors import Problem, ScenarioError, fmt_value
 from simlab.monitoring.config import GROUND_TRUTH_FIELD, scenario_problems
 from simlab.schema import Any_, Duration, Field, Int, Invalid, ListOf, Schema, Str, suggest
@@ -58,7 +57,7 @@ def _deployment(raw: Any, path: str) -> dict:
         hint = suggest(kind, TYPES) if isinstance(kind, str) else ""
         raise Invalid("", problems=[Problem(f"{path}.type", f"must be one of {' | '.join(TYPES)}{hint}",
                                             fmt_value(kind))])
-    if importlib.util.find_spec(TYPES[kind].split(":")[0]) is None:
+    if not is_available(kind):
         raise Invalid("", problems=[Problem(f"{path}.type", "is not available in this build of simlab", kind)])
     problems: list[Problem] = []
     out = deployment_class(kind).SCHEMA.validate(raw, path, problems)

@@ -6,8 +6,9 @@ The ids are the same ones the decision engine answers with.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
-__all__ = ["TYPES", "deployment_class"]
+__all__ = ["TYPES", "deployment_class", "is_available", "available_types"]
 
 TYPES: dict[str, str] = {
     "real_time_endpoint": "simlab.deployments.realtime:RealTimeEndpoint",
@@ -19,17 +20,14 @@ TYPES: dict[str, str] = {
 }
 
 
+def is_available(type_id: str) -> bool:
+    """Whether the module simulating ``type_id`` exists in this build (without importing it)."""
+    return importlib.util.find_spec(TYPES[type_id].split(":")[0]) is not None
+
+
 def available_types() -> list[str]:
     """Type ids whose module exists in this build."""
-    out = []
-    for type_id, target in TYPES.items():
-        try:
-            importlib.util.find_spec(target.split(":")[0])
-        except ModuleNotFoundError:  # pragma: no cover
-            continue
-        if importlib.util.find_spec(target.split(":")[0]) is not None:
-            out.append(type_id)
-    return out
+    return [type_id for type_id in TYPES if is_available(type_id)]
 
 
 def deployment_class(type_id: str) -> type:

@@ -171,7 +171,7 @@ class Deployment:
             "throttled": int((out == Outcome.THROTTLED).sum()),
             "in_flight": int((out == Outcome.IN_FLIGHT).sum()),
             "latency_ms": latency_stats(lat),
-            "wait_ms": {"mean": latency_stats(wait)["mean"], "p99": latency_stats(wait)["p99"]},
+            "wait_ms": {k: v for k, v in latency_stats(wait).items() if k in ("mean", "p99")},
             "cold_starts": int(self.log.cold[sel].sum()),
             "cost_usd": rnd(cost),
             "cost_per_1k_usd": rnd(cost / completed * 1000.0) if completed else None,
