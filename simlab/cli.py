@@ -51,6 +51,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("simlab.commands.models", "list the bundled scikit-learn models"),
     "recommend": ("simlab.commands.recommend", "recommend a service, monitor or rollout for a facts file"),
     "quiz": ("simlab.commands.quiz", "practise exam scenarios with spaced repetition"),
+    "whatif": ("simlab.commands.whatif", "sweep scenario fields: cost/latency report with intervals and crossovers"),
+    "size": ("simlab.commands.size", "right-size a deployment: cheapest instance type x count meeting a p99"),
 }
 
 

@@ -15,6 +15,7 @@ from simlab.deployments import TYPES, deployment_class, is_available
 from simlab.errors import Problem, ScenarioError, fmt_value
 from simlab.monitoring.config import GROUND_TRUTH_FIELD, scenario_problems
 from simlab.schema import Any_, Duration, Field, Int, Invalid, ListOf, Schema, Str, suggest
+from simlab.slo import SLO_FIELD
 from simlab.workload import ARRIVAL_KINDS, WORKLOAD_SCHEMAS
 
 __all__ = ["Scenario", "load_scenario", "scenario_from_dict", "SCENARIO_SCHEMA", "model_ids"]
@@ -161,6 +162,7 @@ SCENARIO_SCHEMA = Schema("scenario", [
     Field("deployments", ListOf(Any_(describe="a deployment mapping", convert_fn=_deployment), min_len=1),
           doc="deployments compared side by side on the identical request stream"),
     GROUND_TRUTH_FIELD,  # -- monitoring (simlab/monitoring/config.py) --
+    SLO_FIELD,  # -- what-if reports: SLO attainment (simlab/slo.py) --
 ], checks=(_top_checks,))
 
 
@@ -179,6 +181,7 @@ class Scenario:
     path: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
     ground_truth: dict[str, Any] | None = None  # -- monitoring: when request labels arrive --
+    slo: dict[str, Any] | None = None  # -- what-if reports: {"p99_ms": …} --
 
     @property
     def base_dir(self) -> Path:
@@ -196,7 +199,8 @@ def scenario_from_dict(raw: Any, *, file: str = "<scenario>", base_dir: Path | N
     path = (base_dir / Path(file).name) if base_dir else None
     return Scenario(name=cfg["name"], duration=cfg["duration"], warmup=cfg["warmup"], model=cfg["model"],
                     workload=cfg["workload"], deployments=cfg["deployments"], seed=cfg["seed"],
-                    description=cfg["description"], path=path, raw=raw, ground_truth=cfg["ground_truth"])
+                    description=cfg["description"], path=path, raw=raw, ground_truth=cfg["ground_truth"],
+                    slo=cfg["slo"])
 
 
 def _trace_problems(cfg: dict, base_dir: Path) -> list[Problem]:
