@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import time
 
 from simlab.cli import Environment, ExitStatus
 from simlab.errors import SimlabError
@@ -19,23 +18,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 class _ProgressBar:
-    """A one-line bar on stderr, shown only on a terminal once a run has taken a while."""
+    """tqdm on stderr (the same bar as ``simlab whatif``), shown only on a terminal and only once
+    a run has taken ``PROGRESS_AFTER_S`` seconds; the simulation reports the fraction of simulated time."""
 
     def __init__(self, env: Environment) -> None:
-        self.env, self.t0, self.shown = env, time.monotonic(), False
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=100, file=env.stderr, disable=not env.stderr_isatty, delay=PROGRESS_AFTER_S,
+                        desc="simulating", unit="%", leave=False, dynamic_ncols=True,
+                        bar_format="{desc} {bar} {percentage:3.0f}% [{elapsed}<{remaining}]")
 
     def __call__(self, fraction: float) -> None:
-        if time.monotonic() - self.t0 < PROGRESS_AFTER_S:
-            return
-        width = 30
-        done = int(fraction * width)
-        self.env.stderr.write(f"\rsimulating [{'#' * done}{'.' * (width - done)}] {fraction:4.0%}")
-        self.env.stderr.flush()
-        self.shown = True
+        self.bar.update(max(0, round(fraction * 100) - self.bar.n))
 
     def close(self) -> None:
-        if self.shown:
-            self.env.stderr.write("\r" + " " * 50 + "\r")
+        self.bar.close()
 
 
 def execute(args: argparse.Namespace, env: Environment) -> ExitStatus:
@@ -51,7 +48,7 @@ def execute(args: argparse.Namespace, env: Environment) -> ExitStatus:
         return ExitStatus.USAGE
     from simlab.simulation import run
 
-    bar = _ProgressBar(env) if env.stderr_isatty else None
+    bar = _ProgressBar(env) if env.stderr_isatty else None  # tqdm also disables itself off a terminal
     try:
         result = run(scenario, seed=args.seed, progress=bar)
     except SimlabError as e:  # problems only found once the run sets up (e.g. a model's steps)

@@ -141,6 +141,9 @@ def _instances_and_cost(m, dep: dict, summ: dict, rows, edges) -> tuple[list, li
         inst = np.bincount(w[k], weights=per_min.to_numpy()[k], minlength=TIME_BINS)
         n = np.bincount(w[k], minlength=TIME_BINS)
         inst = np.divide(inst, n, out=np.zeros(TIME_BINS), where=n > 0)
+        # a bin shorter than a minute holds no minute start: take the minute it falls in
+        held = per_min.reindex(np.floor(edges[:-1] / 60.0).astype(np.int64)).to_numpy(float)
+        inst = np.where(n > 0, inst, np.nan_to_num(held))
     if dep["type"] == "serverless_inference":
         br = summ.get("cost_breakdown_usd", {})
         usage = br.get("compute", 0.0) + br.get("data", 0.0)

@@ -195,7 +195,7 @@ def blocks(w) -> list[tuple]:
         if len(w.paths) > 1:
             out.append(("note", "Each plot varies one path with the others at their first value."))
         for stem in figs:
-            if "_vs_" in stem:
+            if "_vs_" in stem and stem != "cost_vs_p99":
                 out.append(("img", stem, stem.replace("_", " ")))
     out += _crossover_blocks(w)
     if "cost_vs_p99" in figs:
