@@ -55,7 +55,7 @@ class Sizing:
                 "ModelLatency", "p99_ms", "meets"]
         rows = [[("*" if c is self.recommendation else ""), c["InstanceType"], str(c["InitialInstanceCount"]),
                  f"{c['CostPerHour']:.4f}", f"{c['CostPerInference']:.3g}" if c["CostPerInference"] is not None else "-",
-                 str(c["MaxInvocations"]), f"{c['ModelLatency']:.1f}", f"{c['p99_ms']:.1f}",
+                 str(c["MaxInvocations"]), f"{c['ModelLatency']:.1f}", "-" if c["p99_ms"] is None else f"{c['p99_ms']:.1f}",
                  "yes" if c["meets"] else "no"] for c in self.candidates]
         widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
         lines = [f"right-sizing {self.deployment} ({self.type}): p99 ≤ {self.p99_ms:g} ms, no errors, "
@@ -125,7 +125,7 @@ def _candidate(label: str, patch: dict, results: list[dict], name: str, target: 
     hours = max(sc.duration - sc.warmup, 1e-9) / 3600.0
     p99s = [s["latency_ms"]["p99"] for s in sums]
     errors = sum(s["failed"] + s["throttled"] for s in sums)
-    meets = errors == 0 and all(p is not None and p <= target for p in p99s)
+    meets = errors == 0 and all(p is not None and p <= target for p in p99s)  # no request: no evidence
     cost = float(np.mean([s["cost_usd"] for s in sums]))
     completed = float(np.mean([s["completed"] for s in sums]))
     model_s = float(np.mean([r["workload"]["inference_seconds"] for r in results]))
@@ -137,14 +137,14 @@ def _candidate(label: str, patch: dict, results: list[dict], name: str, target: 
         count = patch["instance_count"]
         util = float(np.mean([s["utilization"] for s in sums]))
         max_inv = int(completed / (hours * 60.0) / util) if util > 0 else None
-    p99_mean = float(np.mean([p for p in p99s if p is not None])) if any(p is not None for p in p99s) else float("inf")
+    seen = [p for p in p99s if p is not None]
     out = {"InstanceType": label, "InitialInstanceCount": count,
            "CostPerHour": round(cost / hours, 6),
            "CostPerInference": round(cost / completed, 9) if completed else None,
            "MaxInvocations": max_inv,
            "ModelLatency": round(float(np.mean([s["latency_ms"]["mean"] or 0.0 for s in sums])), 3),
-           "p99_ms": round(p99_mean, 3), "p99_ms_max": round(max(p for p in p99s if p is not None), 3)
-           if any(p is not None for p in p99s) else None,
+           "p99_ms": round(float(np.mean(seen)), 3) if seen else None,
+           "p99_ms_max": round(max(seen), 3) if seen else None,
            "errors": int(errors), "meets": meets}
     if "memory_mb" in patch:
         out |= {"MemorySizeInMB": patch["memory_mb"], "ProvisionedConcurrency": count}
