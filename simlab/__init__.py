@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["load_scenario", "run", "__version__"]
+__all__ = ["load_scenario", "run", "whatif", "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from simlab.scenario import load_scenario
@@ -24,4 +24,8 @@ def __getattr__(name: str) -> Any:
         from simlab.simulation import run
 
         return run
+    if name == "whatif":  # the package simlab.whatif is callable: simlab.whatif(path, vary=[...])
+        import simlab.whatif
+
+        return simlab.whatif
     raise AttributeError(f"module 'simlab' has no attribute {name!r}")

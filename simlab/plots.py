@@ -92,7 +92,7 @@ def timeline(t_s: Sequence[float], series: Mapping[str, Sequence[Sequence[float 
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="x-small", ncol=2 if len(series) > 6 else 1)
     return fig
 
 

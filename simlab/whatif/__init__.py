@@ -8,6 +8,8 @@ matplotlib figures (``.figures()``), ``.write(out_dir)`` for the HTML/Markdown r
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -196,3 +198,14 @@ class WhatIf:
         from simlab.whatif.report import html_report
 
         return html_report(self, inline=True, fragment=True)
+
+
+class _CallableModule(types.ModuleType):
+    """``simlab.whatif`` is this package and the function at once: ``simlab.whatif(path, vary=[...])``
+    calls :func:`whatif` (a package attribute of the parent would otherwise shadow the function)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> WhatIf:
+        return whatif(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,10 @@ def _sweep_figures(w, path: str) -> dict[str, Any]:
 def _fmt(x: Any, unit: str = "") -> str:
     if x is None:
         return "-"
+    if isinstance(x, int | float) and unit == "ms" and abs(x) >= 1e4:
+        for limit, scale, name in ((60e3, 1e3, "s"), (3600e3, 60e3, "min"), (math.inf, 3600e3, "h")):
+            if abs(x) < limit:
+                return f"{x / scale:,.3g} {name}"
     if isinstance(x, float):
         if unit == "share":
             return f"{x:.2%}"
@@ -236,7 +241,7 @@ def _recommendation_blocks(w) -> list[tuple]:
     else:
         out.append(("p", f"Simulation: no deployment qualifies ({rec['rule']})."))
     eng = rec["simlab_recommend"]
-    out.append(("p", f"simlab recommend for the same facts: {eng.get('recommendation') or 'nothing'}. {eng['note']}."))
+    out.append(("p", f"simlab recommend for the same facts: {eng.get('recommendation') or 'nothing'} — {eng['note']}."))
     out.append(("note", "Facts given to the engine: " + json.dumps(eng["facts"], ensure_ascii=False)))
     for reason in eng.get("reasons") or []:
         out.append(("note", "Engine: " + reason))
