@@ -126,3 +126,18 @@ def test_json_shape_and_serverless_grid(tmp_path: Path) -> None:
 def test_bad_size_arguments(tmp_path: Path, args: list[str], words: str) -> None:
     status, out, err = run_cli("size", str(scenario(tmp_path)), *args)
     assert status == 2 and out == "" and words in err
+
+
+def test_errors_disqualify_whatever_the_latency(tmp_path: Path) -> None:
+    """Payloads above the real-time 6 MiB limit fail (413) at any fleet size: nothing meets the target."""
+    raw = {"name": "big", "seed": 2, "duration": "30m",
+           "workload": {"arrivals": "poisson", "rate_per_s": 2,
+                        "payload_kb": {"dist": "lognormal", "mean_kb": 1500, "cv": 1.5}},
+           "deployments": [{"name": "rt", "type": "real_time_endpoint", "instance_count": 1,
+                            "service_time": {"dist": "fixed", "mean_ms": 20}}]}
+    path = tmp_path / "big.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    res = size(path, "rt", 10_000, max_instances=2, replications=1)
+    assert res.recommendation is None
+    assert all(c["errors"] > 0 and c["p99_ms"] < 10_000 for c in res.candidates)
+    assert [c["InitialInstanceCount"] for c in res.candidates] == [1, 2]
