@@ -223,7 +223,7 @@ def test_default_replications_and_terminal_output(tmp_path: Path) -> None:
 def test_progress_bar_on_a_terminal_only_without_quiet(tmp_path: Path) -> None:
     _, _, err = run_cli("whatif", str(small(tmp_path, duration="5m")), "--vary", "workload.rate_per_s=2,3",
                         "--replications", "1", "--workers", "1", tty=True)
-    assert "what-if" in err and "2/2" in err
+    assert "what-if" in err and "/2 [" in err  # a tqdm bar counting 2 runs (redraws depend on timing)
     _, _, err = run_cli("whatif", str(small(tmp_path, duration="5m")), "--vary", "workload.rate_per_s=2,3",
                         "--replications", "1", "--workers", "1", "--quiet", tty=True)
     assert err == ""
@@ -251,6 +251,11 @@ def test_repr_html_and_frame_in_python(tmp_path: Path) -> None:
     assert list(w.frame["deployment"].unique()) == ["rt", "sls"] and len(w.frame) == 4
     html = w._repr_html_()
     assert html.startswith('<div class="simlab-whatif">') and "data:image/png;base64," in html
+    import re
+
+    style = html[html.index("<style>") + 7:html.index("</style>")]
+    selectors = [x.strip() for rule in re.findall(r"([^{}]+)\{", style) for x in rule.split(",")]
+    assert len(selectors) > 5 and all(x.startswith(".simlab-whatif") for x in selectors)  # no leak into Jupyter
     assert set(w.figures()) >= {"latency_cdf", "latency_over_time", "instances_over_time", "cumulative_cost",
                                 "cold_starts_errors"}
 

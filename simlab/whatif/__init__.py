@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from simlab.errors import SimlabError
 from simlab.whatif.sweep import Vary, VaryError, parse_vary, validate_grid
 
 __all__ = ["WhatIf", "whatif", "prepare", "Vary", "VaryError", "parse_vary"]
@@ -120,7 +121,7 @@ class WhatIf:
             types = {d["type"] for d in sc.deployments}
             try:
                 engine = compare_with_engine(choice, facts, types)
-            except Exception as e:  # noqa: BLE001 - the engine's facts schema may reject derived facts
+            except SimlabError as e:  # the engine's facts schema may reject facts read off a scenario
                 engine = {"facts": facts, "recommendation": None, "agrees": None,
                           "note": f"simlab recommend could not judge these facts: {e}"}
             by_point.append({"values": point["values"], **choice, "simlab_recommend": engine})

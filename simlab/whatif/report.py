@@ -311,11 +311,22 @@ def html_report(w, *, inline: bool = True, fragment: bool = False, pngs: dict[st
                          f"<figcaption class=\"note\">{_e(b[2])}</figcaption></figure>")
     body = "\n".join(parts)
     if fragment:
-        return f'<div class="simlab-whatif"><style>{CSS.replace("body{", ".simlab-whatif{")}</style>{body}</div>'
+        return f'<div class="simlab-whatif"><style>{_scoped_css()}</style>{body}</div>'
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{_e('What-if report: ' + w.scenario.name)}</title><style>{CSS}</style></head>"
             f"<body>\n{body}\n</body></html>\n")
+
+
+def _scoped_css() -> str:
+    """CSS for the Jupyter fragment: every selector under ``.simlab-whatif`` so the notebook keeps its style."""
+    import re
+
+    def scope(m: re.Match) -> str:
+        sels = [x.strip() for x in m.group(1).split(",")]
+        return ",".join(".simlab-whatif" if x == "body" else f".simlab-whatif {x}" for x in sels) + "{"
+
+    return re.sub(r"([^{}]+)\{", scope, CSS.replace("\n", ""))
 
 
 def _md_text(text: Any) -> str:
