@@ -268,3 +268,12 @@ def test_cumulative_cost_ends_at_the_exact_total(tmp_path: Path) -> None:
         exact = w.results[0]["summary"]["deployments"][name]["cost_usd"]
         assert series[name]["cost"][-1] == pytest.approx(exact, abs=1e-6)  # summary rounds to 6 places
     assert series["rt"]["instances"] == pytest.approx([1.0] * len(series["rt"]["instances"]))
+
+
+def test_pareto_front_keeps_options_no_other_beats_on_both() -> None:
+    from simlab.plots import pareto_front
+
+    cost = [1.0, 2.0, 3.0, 2.5, 1.0]
+    p99 = [300.0, 100.0, 50.0, 200.0, 400.0]
+    # option 3 is beaten by option 1 (cheaper and faster); option 4 by option 0 (same cost, faster)
+    assert pareto_front(cost, p99) == [0, 1, 2]

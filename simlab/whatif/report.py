@@ -206,6 +206,7 @@ def blocks(w) -> list[tuple]:
     if "cost_vs_p99" in figs:
         out.append(("h2", "Cost against p99"))
         out.append(("img", "cost_vs_p99", "Cost vs p99 with the options no other beats on both"))
+        out.append(("table", ["option not beaten on both", "cost (USD)", "p99 (ms)"], _front_rows(w)))
     if w.slo_p99_ms is not None:
         out += _slo_blocks(w)
     out.append(("note", "Simulated with simlab: SimPy drives the clock and every control process; request "
@@ -252,6 +253,18 @@ def _recommendation_blocks(w) -> list[tuple]:
                 for p in rec["by_point"]]
         out.append(("table", ["point", "simulation picks", "simlab recommend", "agree"], rows))
     return out
+
+
+def _front_rows(w) -> list[list[str]]:
+    """The (point, deployment) options no other option beats on both mean cost and mean p99."""
+    from simlab.plots import pareto_front
+
+    opts = [(", ".join(f"{k}={v}" for k, v in p["values"].items()), n, _mean(d.get("cost_usd")),
+             _mean(d.get("latency_ms.p99"))) for p in w.points for n, d in p["deployments"].items()]
+    opts = [o for o in opts if o[2] is not None and o[3] is not None]
+    front = pareto_front([o[2] for o in opts], [o[3] for o in opts])
+    return [[f"{o[1]} ({o[0]})" if o[0] else o[1], _fmt(o[2]), _fmt(o[3], "ms")]
+            for o in sorted((opts[i] for i in front), key=lambda o: o[2])]
 
 
 def _crossover_blocks(w) -> list[tuple]:
