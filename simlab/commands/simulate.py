@@ -26,7 +26,7 @@ class _ProgressBar:
 
         self.bar = tqdm(total=100, file=env.stderr, disable=not env.stderr_isatty, delay=PROGRESS_AFTER_S,
                         desc="simulating", unit="%", leave=False, dynamic_ncols=True,
-                        bar_format="{desc} {bar} {percentage:3.0f}% [{elapsed}<{remaining}]")
+                        bar_format="{desc} [{bar}] {percentage:3.0f}% ({elapsed}<{remaining})")
 
     def __call__(self, fraction: float) -> None:
         self.bar.update(max(0, round(fraction * 100) - self.bar.n))
