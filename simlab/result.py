@@ -31,29 +31,50 @@ class Result:
         self.predictions = {d.name: d.predictions() for d in sim.deployments}
 
     def summary(self) -> dict[str, Any]:
-        """The ``--json`` object (statistics after warm-up)."""
-        return {
+        """The ``--json`` object (statistics after warm-up); features add their keys
+        (``summary[name]`` and ``summary["deployments"][dep][name]``)."""
+        out: dict[str, Any] = {
             "scenario": self.scenario.name,
             "seed": self.seed,
             "duration_s": float(self.sim.duration),
             "warmup_s": float(self.sim.warmup),
             "deployments": {name: self._summary_of(d) for name, d in self.deployments.items()},
         }
+        for name, run in self.sim.features.items():
+            top = run.top_summary()
+            if top is not None:
+                out[name] = top
+        return out
 
     def _summary_of(self, d) -> dict[str, Any]:
         out = d.summary()
-        run = getattr(self.sim, "monitoring", None)
-        mon = run.summary(d.name) if run is not None else None
-        if mon is not None:  # -- monitoring: executions, alarms, retraining (simlab/monitoring) --
-            out["monitoring"] = mon
+        for name, run in self.sim.features.items():
+            part = run.summary(d.name)
+            if part is not None:
+                out[name] = part
         return out
 
-    @property
-    def monitoring(self):
-        """Monitoring DataFrames (executions, violations, alarms, metrics, detections,
-        retrainings), or None when the scenario monitors nothing (simlab.monitoring.results)."""
-        run = getattr(self.sim, "monitoring", None)
-        return run.results if run is not None else None
+    @cached_property
+    def features(self) -> dict[str, dict[str, Any]]:
+        """DataFrames of each feature the run used, by feature name (``FeatureRun.frames``)."""
+        return {name: run.frames() for name, run in self.sim.features.items()}
+
+    def __getattr__(self, name: str) -> Any:
+        """``res.<feature name>``: what that feature's run shows (its ``view()``, else its frames),
+        or None when the scenario did not use the feature.
+
+        Raises:
+            AttributeError: for a name that is no registered feature.
+        """
+        from simlab.features import registered
+
+        if name.startswith("_") or name not in {f.name for f in registered()}:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        run = self.__dict__["sim"].features.get(name)
+        if run is None:
+            return None
+        view = getattr(run, "view", None)
+        return view() if view is not None else run.frames()
 
     def to_json(self) -> str:
         """The summary as one JSON line (byte-identical for the same scenario and seed)."""
@@ -169,7 +190,6 @@ class Result:
         written = []
         for d in self.deployments.values():
             written.extend(d.write_outputs(out, self))
-        run = getattr(self.sim, "monitoring", None)
-        if run is not None:  # -- monitoring: capture/, ground_truth/, baseline/, monitoring/ --
+        for run in self.sim.features.values():
             written.extend(run.write(out, self))
         return written

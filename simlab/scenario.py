@@ -13,11 +13,12 @@ from typing import Any
 
 from simlab.deployments import TYPES, deployment_class, is_available
 from simlab.errors import Problem, ScenarioError, fmt_value
-from simlab.monitoring.config import GROUND_TRUTH_FIELD, scenario_problems
+from simlab.features import registered
 from simlab.schema import Any_, Duration, Field, Int, Invalid, ListOf, Schema, Str, suggest
 from simlab.workload import ARRIVAL_KINDS, WORKLOAD_SCHEMAS
 
-__all__ = ["Scenario", "load_scenario", "scenario_from_dict", "SCENARIO_SCHEMA", "model_ids"]
+__all__ = ["Scenario", "load_scenario", "scenario_from_dict", "SCENARIO_SCHEMA", "model_ids", "scenario_schema",
+           "deployment_schema"]
 
 
 def model_ids() -> tuple[str, ...]:
@@ -60,7 +61,7 @@ def _deployment(raw: Any, path: str) -> dict:
     if not is_available(kind):
         raise Invalid("", problems=[Problem(f"{path}.type", "is not available in this build of simlab", kind)])
     problems: list[Problem] = []
-    out = deployment_class(kind).SCHEMA.validate(raw, path, problems)
+    out = deployment_schema(kind).validate(raw, path, problems)
     if problems:
         raise Invalid("", problems=problems)
     return out
@@ -78,8 +79,6 @@ def _top_checks(cfg: dict, path: str) -> list[Problem]:
     problems.extend(_volume_problems(cfg))
     if not problems:
         problems.extend(_step_problems(cfg))
-    if not problems:  # -- monitoring: feature names, problem type, partial_fit (simlab/monitoring) --
-        problems.extend(scenario_problems(cfg))
     return problems
 
 
@@ -160,8 +159,23 @@ SCENARIO_SCHEMA = Schema("scenario", [
     Field("workload", Any_(describe="a workload mapping", convert_fn=_workload), doc="the request stream"),
     Field("deployments", ListOf(Any_(describe="a deployment mapping", convert_fn=_deployment), min_len=1),
           doc="deployments compared side by side on the identical request stream"),
-    GROUND_TRUTH_FIELD,  # -- monitoring (simlab/monitoring/config.py) --
 ], checks=(_top_checks,))
+
+
+def scenario_schema() -> Schema:
+    """The top-level schema: simlab's own fields plus those of every registered feature."""
+    extra = [f for feature in registered() for f in feature.top_fields()]
+    return Schema(SCENARIO_SCHEMA.name, [*SCENARIO_SCHEMA.fields, *extra], checks=SCENARIO_SCHEMA.checks,
+                  doc=SCENARIO_SCHEMA.doc)
+
+
+def deployment_schema(type_id: str) -> Schema:
+    """The schema of a deployment type plus the fields registered features own on it."""
+    base: Schema = deployment_class(type_id).SCHEMA
+    extra = [f for feature in registered() for f in feature.deployment_fields(type_id)]
+    if not extra:
+        return base
+    return Schema(base.name, [*base.fields, *extra], checks=base.checks, doc=base.doc)
 
 
 @dataclass
@@ -178,17 +192,32 @@ class Scenario:
     description: str = ""
     path: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
-    ground_truth: dict[str, Any] | None = None  # -- monitoring: when request labels arrive --
+    extra: dict[str, Any] = field(default_factory=dict)  # top-level fields owned by features
 
     @property
     def base_dir(self) -> Path:
         return self.path.parent if self.path else Path.cwd()
 
+    def __getattr__(self, name: str) -> Any:
+        """A top-level field a feature owns (e.g. ``scenario.ground_truth``), by its name.
+
+        Raises:
+            AttributeError: when no registered feature owns a field of that name.
+        """
+        extra = self.__dict__.get("extra")
+        if extra is not None and name in extra:
+            return extra[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
 
 def scenario_from_dict(raw: Any, *, file: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
     """Validate a parsed scenario mapping. Raises ScenarioError with every problem found."""
     problems: list[Problem] = []
-    cfg = SCENARIO_SCHEMA.validate(raw, "", problems)
+    schema, features = scenario_schema(), registered()
+    cfg = schema.validate(raw, "", problems)
+    for feature in features:
+        if not problems:
+            problems.extend(feature.check(cfg, file))
     if not problems:
         problems.extend(_trace_problems(cfg, base_dir or Path.cwd()))
     if problems:
@@ -196,7 +225,8 @@ def scenario_from_dict(raw: Any, *, file: str = "<scenario>", base_dir: Path | N
     path = (base_dir / Path(file).name) if base_dir else None
     return Scenario(name=cfg["name"], duration=cfg["duration"], warmup=cfg["warmup"], model=cfg["model"],
                     workload=cfg["workload"], deployments=cfg["deployments"], seed=cfg["seed"],
-                    description=cfg["description"], path=path, raw=raw, ground_truth=cfg["ground_truth"])
+                    description=cfg["description"], path=path, raw=raw,
+                    extra={f.name: cfg[f.name] for feature in features for f in feature.top_fields()})
 
 
 def _trace_problems(cfg: dict, base_dir: Path) -> list[Problem]:

@@ -29,7 +29,6 @@ _COMMON = [
     Field("arrivals", OneOf(ARRIVAL_KINDS), doc="how requests arrive over time"),
     Field("payload_kb", DistSpec(unit="kb", scale=1024.0), default=Dist.fixed(4 * 1024.0), unit="KiB",
           doc="request payload size: a number or a distribution spec with `mean_kb` (1 KiB = 1024 bytes)"),
-    # -- monitoring (simlab/drift.py) --
     Field("drift", ListOf(DRIFT_EVENT_SCHEMA), default=None,
           doc="changes to the incoming data over time (feature shifts, missing values, new categories, "
               "concept drift); see docs/monitoring.md"),
@@ -100,7 +99,7 @@ class Workload:
     u_route: np.ndarray  # uniforms for variant/instance choice
     duration: float
     warmup: float
-    # -- monitoring (simlab/drift.py) --
+    # the data each request carries, after drift (simlab/drift.py)
     X: np.ndarray | None = None  # the model dataset's feature matrix; ``row`` indexes it
     drift: Any = None  # a simlab.drift.Drift when ``workload.drift`` is configured
 
@@ -207,7 +206,7 @@ def build_workload(cfg: dict[str, Any], *, streams, duration: float, warmup: flo
         u_route=streams.generator("workload.route").random(n),
         duration=duration, warmup=warmup,
     )
-    if dataset is not None:  # -- monitoring (simlab/drift.py) --
+    if dataset is not None:
         wl.X = dataset.X
         wl.drift = build_drift(cfg.get("drift"), t=t, rows=wl.row, dataset=dataset, streams=streams)
     return wl

@@ -23,7 +23,6 @@ from simlab.autoscaling import AUTOSCALING_SCHEMA, METRIC_PERIOD_S, TargetTracki
 from simlab.deployments.base import COMMON_FIELDS, NAME_PATTERN, Deployment, Lease
 from simlab.distributions import Dist, DistSpec
 from simlab.errors import Problem
-from simlab.monitoring.config import MONITORING_FIELDS
 from simlab.records import Err
 from simlab.schema import (
     Any_,
@@ -110,7 +109,6 @@ SCHEMA = Schema("real_time_endpoint", [
     Field("variants", ListOf(Schema("variant", VARIANT_FIELDS), min_len=1,
                              max_len=facts.limit("real_time_endpoint.max_variants")),
           default=None, doc="production variants (1–10); omitted = one variant `AllTraffic`"),
-    *MONITORING_FIELDS,  # data_capture, monitors, retraining (behaviour in simlab/monitoring)
 ], checks=(_weights_check,))
 
 
