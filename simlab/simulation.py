@@ -6,7 +6,6 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-import numpy as np
 import simpy
 
 from simlab.deployments import deployment_class
@@ -115,29 +114,3 @@ def run(scenario: Scenario | str, *, seed: int | None = None, progress: Progress
         scenario = load_scenario(scenario)
     sim = Simulation(scenario, seed=seed).run(progress)
     return Result(sim)
-
-
-def predictions(sim: Simulation, d: Deployment) -> np.ndarray:
-    """The real model output for every request a deployment completed (NaN elsewhere).
-
-    Predictions do not change timing, so they are computed after the run, vectorised per
-    (model, version): the model scores the dataset rows once and requests index the result.
-    """
-    out = np.full(sim.workload.n, np.nan)
-    from simlab.records import Err
-
-    served = np.isfinite(d.log.t_start) & (d.log.error == Err.NONE)
-    for v in range(len(d.variant_names())):
-        mask = served & (d.log.variant == v)
-        for version in np.unique(d.log.model_version[mask]):
-            sel = mask & (d.log.model_version == version)
-            model = sim.model(d.model_of_variant(v), int(version))
-            if sim.workload.drift is None:
-                out[sel] = _scores(model, sim.dataset.X)[sim.workload.row[sel]]
-            else:  # drifted features as served, imputed as the container does
-                out[sel] = _scores(model, sim.workload.features(np.flatnonzero(sel), impute=True))
-    return out
-
-
-def _scores(model, X: np.ndarray) -> np.ndarray:
-    return np.asarray(model.score_output(X), dtype=float)

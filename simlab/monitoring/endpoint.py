@@ -111,9 +111,10 @@ class EndpointMonitoring:
         return Reference(FeatureTable(X, ds.feature_names), X, model, version)
 
     def variant_version(self, v: int) -> int:
-        """The model version variant ``v`` serves now."""
-        variants = getattr(self.dep, "variants", None)
-        return int(variants[v].model_version) if variants else int(self.dep.config.get("model_version") or 0)
+        """The model version variant ``v`` serves now (its first live production fleet's)."""
+        name = self.dep.variant_names()[v]
+        live = [f for f in self.dep.fleets() if f.variant == name and not f.shadow and f.state in ("provisioning", "in_service")]
+        return int(live[0].model_version) if live else int(self.dep.config.get("model_version") or 0)
 
     @property
     def reference(self) -> Reference:
