@@ -181,7 +181,7 @@ class Variant:
         self.model = get("model")
         auto = get("autoscaling")
         self.scaler = TargetTracking.from_config(auto) if auto else None
-        self.startup = auto["instance_startup"] if auto else 0.0
+        self.startup = auto["instance_startup"] if auto else float(facts.limit("real_time_endpoint.default_instance_startup_s"))
         self.suspended = False  # suspend_autoscaling
         self.fleets: list[Fleet] = []
         self.shares: dict[int, float] = {}  # fleet id -> share of this variant's traffic
@@ -400,8 +400,7 @@ class RealTimeEndpoint(Deployment):
             raise ValueError(f"{self.name}: instance_count must be an integer ≥ 1, got {count!r}")
         if not 0.0 < sampling_percentage <= 100.0:
             raise ValueError(f"{self.name}: sampling_percentage must be within (0, 100], got {sampling_percentage!r}")
-        startup = (v.startup if v.scaler is not None else facts.limit("real_time_endpoint.default_instance_startup_s")) \
-            if startup_s is None else float(startup_s)
+        startup = v.startup if startup_s is None else float(startup_s)
         self.admit_until(self.sim.env.now)
         f = self._new_fleet(v, model=model, model_version=int(model_version),
                             instance_type=instance_type or p.instance_type.name, count=int(count), workers=p.workers,

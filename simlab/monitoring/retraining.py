@@ -128,7 +128,7 @@ class Retrainer:
 
         now = float(self.sim.env.now)
         dep = self.ctx.dep
-        for v, (name, old, version, _) in models.items():
+        for name, old, version, _ in models.values():
             for fleet in dep.fleets():
                 if fleet.variant == name and not fleet.shadow and fleet.state in ("provisioning", "in_service"):
                     dep.set_model_version(fleet.id, version)
