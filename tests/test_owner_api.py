@@ -30,6 +30,16 @@ def endpoint(**over) -> dict:
     return {**base, **over}
 
 
+def async_endpoint(**over) -> dict:
+    base = {"name": "api", "type": "async_inference", "instance_type": "ml.m5.large", "instance_count": 1,
+            "max_concurrent_invocations_per_instance": 3, "service_time": {"dist": "fixed", "mean_ms": SVC * 1000},
+            "overhead_ms": 0}
+    return {**base, **over}
+
+
+KINDS = {"real_time_endpoint": endpoint, "async_inference": async_endpoint}
+
+
 def build(tmp_path, dep: dict | None = None, *, duration: float = 600.0, kind: str = "real_time_endpoint",
           seed: int = 0) -> Simulation:
     trace = tmp_path / "arrivals.csv"
@@ -66,7 +76,8 @@ def test_weights_change_at_100_splits_later_requests_by_the_new_weights(tmp_path
         d.set_variant_weights({"a": 0, "b": 0})
 
 
-def test_green_fleet_serves_from_exactly_ready_and_blue_lease_ends_when_it_drains(tmp_path) -> None:
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_green_fleet_serves_from_exactly_ready_and_blue_lease_ends_when_it_drains(tmp_path, kind) -> None:
     seen = {}
 
     def script(env, d):
@@ -82,7 +93,7 @@ def test_green_fleet_serves_from_exactly_ready_and_blue_lease_ends_when_it_drain
         d.retire_fleet(0)
         seen["after_retire"] = d.fleets()[0].state
 
-    sim = drive(build(tmp_path), script)
+    sim = drive(build(tmp_path, KINDS[kind]()), script)
     d, t = sim.deployments[0], sim.workload.t
     assert seen == {"ready": (160.0, True), "after_retire": "draining"}
     np.testing.assert_array_equal(d.log.fleet, (t >= 160).astype(int))
@@ -129,7 +140,8 @@ def test_set_instance_count_adds_instances_after_their_startup(tmp_path) -> None
     assert set(np.unique(d.log.instance[(t >= 100 + startup) & (t < 450)]).tolist()) == {0, 1}
 
 
-def test_set_model_version_switches_what_later_requests_record(tmp_path) -> None:
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_set_model_version_switches_what_later_requests_record(tmp_path, kind) -> None:
     def script(env, d):
         yield env.timeout(100)
         version = d.sim.register_model("breast_cancer_logreg", d.sim.model("breast_cancer_logreg"))
@@ -137,12 +149,13 @@ def test_set_model_version_switches_what_later_requests_record(tmp_path) -> None
         with pytest.raises(ValueError, match="no version 7"):
             d.set_model_version(0, 7)
 
-    sim = drive(build(tmp_path), script)
+    sim = drive(build(tmp_path, KINDS[kind]()), script)
     d, t = sim.deployments[0], sim.workload.t
     np.testing.assert_array_equal(d.log.model_version, (t >= 100).astype(int))
 
 
-def test_error_rate_fault_gives_the_binomial_count_of_5xx(tmp_path) -> None:
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_error_rate_fault_gives_the_binomial_count_of_5xx(tmp_path, kind) -> None:
     rate, n_total, errors = 0.1, 0, 0
     for seed in range(5):
         def script(env, d):
@@ -150,7 +163,7 @@ def test_error_rate_fault_gives_the_binomial_count_of_5xx(tmp_path) -> None:
             yield d.fleet_ready(f)
             d.set_fleet_traffic("AllTraffic", {f: 1.0})
 
-        sim = drive(build(tmp_path, seed=seed), script)
+        sim = drive(build(tmp_path, KINDS[kind](), seed=seed), script)
         log = sim.deployments[0].log
         assert np.all(log.fleet == 1)
         n_total += log.n
@@ -160,7 +173,8 @@ def test_error_rate_fault_gives_the_binomial_count_of_5xx(tmp_path) -> None:
     assert lo <= errors <= hi and errors > 0
 
 
-def test_latency_multiplier_and_startup_failure(tmp_path) -> None:
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_latency_multiplier_and_startup_failure(tmp_path, kind) -> None:
     seen = {}
 
     def script(env, d):
@@ -173,7 +187,8 @@ def test_latency_multiplier_and_startup_failure(tmp_path) -> None:
         with pytest.raises(ValueError, match="failed"):
             d.set_fleet_traffic("AllTraffic", {broken: 1.0})
 
-    sim = drive(build(tmp_path, endpoint(workers_per_instance=6)), script)
+    workers = {"workers_per_instance": 6} if kind == "real_time_endpoint" else {"max_concurrent_invocations_per_instance": 6}
+    sim = drive(build(tmp_path, KINDS[kind](**workers)), script)
     d = sim.deployments[0]
     assert seen == {"broken": False, "state": "failed"}
     np.testing.assert_allclose(d.log.model_s, 2 * SVC)
@@ -197,10 +212,12 @@ def test_shadow_fleet_gets_copies_and_leaves_production_untouched(tmp_path) -> N
     assert [(le.t0, le.t1) for le in d.leases if le.fleet == 1] == [(50.0, 600.0)]
 
 
-def test_suspended_autoscaling_does_not_scale(tmp_path) -> None:
-    auto = {"min_instances": 1, "max_instances": 4, "target_invocations_per_instance": 10,
-            "instance_startup": 60, "scale_out_cooldown": 60}
-    dep = endpoint(autoscaling=auto)
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_suspended_autoscaling_does_not_scale(tmp_path, kind) -> None:
+    target = {"real_time_endpoint": {"target_invocations_per_instance": 10},
+              "async_inference": {"target_backlog_per_instance": 0.5}}[kind]
+    auto = {"min_instances": 1, "max_instances": 4, "instance_startup": 60, "scale_out_cooldown": 60, **target}
+    dep = KINDS[kind](autoscaling=auto)
 
     def suspended(env, d):
         d.suspend_autoscaling("AllTraffic", True)
