@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from simlab.accounting import per_minute_busy
 from simlab.records import ERROR_NAMES, Err, Outcome
-from simlab.simulation import Simulation
+
+if TYPE_CHECKING:  # pragma: no cover - Result reads a finished run; it never builds one
+    from simlab.simulation import Simulation
 
 __all__ = ["Result", "OUTCOME_NAMES"]
 

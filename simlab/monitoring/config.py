@@ -34,12 +34,15 @@ from simlab.schema import (
 )
 
 __all__ = [
-    "MONITOR_TYPES", "CAPTURE_MODES", "METRICS", "DATA_CAPTURE_SCHEMA", "MONITOR_SCHEMA",
+    "MONITOR_TYPES", "ALARM_KINDS", "CAPTURE_MODES", "METRICS", "DATA_CAPTURE_SCHEMA", "MONITOR_SCHEMA",
     "RETRAINING_SCHEMA", "GROUND_TRUTH_SCHEMA", "MONITORING_FIELDS", "GROUND_TRUTH_FIELD",
     "DEFAULT_SCHEDULE", "scenario_problems", "needs_monitoring",
 ]
 
 MONITOR_TYPES = ("data_quality", "model_quality", "bias_drift", "feature_attribution_drift")
+#: the alarms a monitored endpoint can raise, in summary order (keys of ``first_alarm_s``;
+#: estimated_performance = the CBPE alarm riding on the model-quality job): the one list
+ALARM_KINDS = ("data_quality", "model_quality", "estimated_performance", "bias_drift", "feature_attribution_drift")
 CAPTURE_MODES = ("input", "output")
 #: metrics a model-quality job computes per problem type [MM]
 METRICS = {

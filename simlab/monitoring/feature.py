@@ -10,12 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from simlab.errors import Problem
+from simlab.monitoring.config import ALARM_KINDS
 from simlab.schema import Field
 
-__all__ = ["MonitoringFeature", "FEATURE", "ALARM_KINDS"]
-
-#: keys of ``first_alarm_s`` in the summary (estimated_performance = the CBPE alarm); the one list
-ALARM_KINDS = ("data_quality", "model_quality", "estimated_performance", "bias_drift", "feature_attribution_drift")
+__all__ = ["MonitoringFeature", "FEATURE"]
 
 #: deployment types whose fields include capture, monitors and retraining
 MONITORED_TYPES = ("real_time_endpoint", "serial_inference_pipeline")

@@ -124,7 +124,7 @@ class Retrainer:
         return models, table, X_ref
 
     def _switch(self, models: dict, job: Retraining, table: FeatureTable, X_ref: np.ndarray) -> None:
-        from simlab.monitoring.endpoint import Reference
+        from simlab.monitoring.reference import Reference
 
         now = float(self.sim.env.now)
         dep = self.ctx.dep

@@ -6,8 +6,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from simlab.monitoring.config import ALARM_KINDS
 from simlab.monitoring.endpoint import EndpointMonitoring
-from simlab.monitoring.feature import ALARM_KINDS
 from simlab.monitoring.ground_truth import GroundTruth
 
 __all__ = ["MonitoringRun"]
