@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,9 @@ class Result:
         self.scenario = sim.scenario
         self.seed = sim.seed
         self.deployments = {d.name: d for d in sim.deployments}
-        self.predictions = {d.name: d.predictions() for d in sim.deployments}
+        #: deployment name -> the real model output per request (``Deployment.predictions``),
+        #: scored on first access: the JSON summary never needs them
+        self.predictions: Mapping[str, np.ndarray] = _OnDemand(self.deployments)
 
     def summary(self) -> dict[str, Any]:
         """The ``--json`` object (statistics after warm-up); features add their keys
@@ -195,3 +198,22 @@ class Result:
         for run in self.sim.features.values():
             written.extend(run.write(out, self))
         return written
+
+
+class _OnDemand(Mapping):
+    """Predictions of each deployment, computed (vectorised) the first time someone reads them."""
+
+    def __init__(self, deployments: dict[str, Any]) -> None:
+        self._deployments = deployments
+        self._done: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._done:
+            self._done[name] = self._deployments[name].predictions()
+        return self._done[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._deployments)
+
+    def __len__(self) -> int:
+        return len(self._deployments)
