@@ -39,10 +39,10 @@ class InstanceType:
 
 
 def _load(name: str) -> dict:
-    import yaml
+    from simlab.yamlio import load_yaml
 
     text = resources.files("simlab").joinpath(f"data/{name}").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return load_yaml(text, file=f"simlab/data/{name}")
 
 
 @cache

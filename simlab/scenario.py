@@ -255,23 +255,18 @@ def _trace_problems(cfg: dict, base_dir: Path) -> list[Problem]:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario YAML file (``yaml.safe_load`` only).
+    """Read and validate a scenario YAML file (simlab.yamlio: safe loading, duplicate keys rejected).
 
     Raises:
-        ScenarioError: unreadable file, YAML syntax error (with its line), or any invalid field.
+        ScenarioError: unreadable file, YAML syntax error (with its line), a duplicated key (with
+            both lines), or any invalid field.
     """
-    import yaml
+    from simlab.yamlio import load_yaml
 
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ScenarioError([Problem("", "cannot read the file", type(e).__name__ + ": " + str(e))], file=str(path)) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
-        what = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ScenarioError([Problem(where, "invalid YAML syntax", what)], file=str(path)) from None
+    raw = load_yaml(text, file=str(path))
     return scenario_from_dict(raw, file=str(path), base_dir=path.resolve().parent)
