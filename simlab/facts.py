@@ -86,6 +86,11 @@ def _prices() -> dict:
     return _load("prices.yaml")
 
 
+def hours_per_month() -> float:
+    """The billing month in hours (730, the AWS pricing convention; simlab/data/prices.yaml)."""
+    return float(_prices()["hours_per_month"]["value"])
+
+
 def price(key: str) -> float:
     """A non-instance price, e.g. ``price("serverless_compute_per_gb_s")``. Raises KeyError."""
     return float(_prices()[key]["value"])
