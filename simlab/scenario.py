@@ -6,7 +6,6 @@ listing every problem as ``error: FILE: field.path: must be …, got …``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from simlab.deployments import TYPES, deployment_class, is_available
 from simlab.errors import Problem, ScenarioError, fmt_value
 from simlab.features import registered
 from simlab.schema import Any_, Duration, Field, Int, Invalid, ListOf, Schema, Str, suggest
-from simlab.workload import ARRIVAL_KINDS, WORKLOAD_SCHEMAS
+from simlab.workload import ARRIVAL_KINDS, WORKLOAD_SCHEMAS, expected_requests
 
 __all__ = ["Scenario", "load_scenario", "scenario_from_dict", "SCENARIO_SCHEMA", "model_ids", "scenario_schema",
            "deployment_schema"]
@@ -82,15 +81,6 @@ def _top_checks(cfg: dict, path: str) -> list[Problem]:
     return problems
 
 
-def _models_named(dep: dict) -> list[tuple[str, str]]:
-    """(field path, model id) of every model a deployment names."""
-    out = [("model", dep["model"])] if isinstance(dep.get("model"), str) else []
-    out += [(f"variants[{k}].model", v["model"]) for k, v in enumerate(dep.get("variants") or [])
-            if isinstance(v, dict) and isinstance(v.get("model"), str)]
-    base = (dep.get("models") or {}).get("base") if isinstance(dep.get("models"), dict) else None
-    return out + ([("models.base", base)] if isinstance(base, str) else [])
-
-
 def _dataset_problems(cfg: dict) -> list[Problem]:
     """Every deployment serves the same request stream, so every model must read its rows."""
     from simlab.zoo import list_models
@@ -99,7 +89,7 @@ def _dataset_problems(cfg: dict) -> list[Problem]:
     want = info[cfg["model"]].dataset
     problems = []
     for i, dep in enumerate(cfg["deployments"]):
-        for where, name in _models_named(dep):
+        for where, name in deployment_class(dep["type"]).models_named(dep):
             if name not in info:
                 problems.append(Problem(f"deployments[{i}].{where}", f"must be a bundled model{suggest(name, info)}"
                                         f" (simlab models): {', '.join(info)}", fmt_value(name)))
@@ -113,24 +103,8 @@ def _dataset_problems(cfg: dict) -> list[Problem]:
 MAX_REQUESTS = 50_000_000  # a run holds ~100 bytes per request per deployment in memory
 
 
-def _expected_requests(wl: dict, duration: float) -> float:
-    """Requests the workload will generate (its mean, for the random kinds)."""
-    kind = wl["arrivals"]
-    if kind == "poisson":
-        return wl["rate_per_s"] * duration
-    if kind == "diurnal":
-        return max(wl["trough_rate_per_s"], wl["peak_rate_per_s"]) * duration
-    if kind == "bursty":  # bounded by the busier state; its on/off periods count as work too
-        periods = 2 * duration / (wl["mean_on"] + wl["mean_off"])
-        return max(wl["rate_per_s"], wl["off_rate_per_s"]) * duration + periods
-    if kind == "schedule":
-        per_day = len(wl["times"]) if wl.get("times") is not None else wl["per_day"]
-        return per_day * wl["requests_per_event"] * math.ceil(duration / 86400.0)
-    return 0.0  # trace: bounded by the file
-
-
 def _volume_problems(cfg: dict) -> list[Problem]:
-    n = _expected_requests(cfg["workload"], cfg["duration"])
+    n = expected_requests(cfg["workload"], cfg["duration"])
     if n > MAX_REQUESTS:
         return [Problem("workload", f"must generate at most {MAX_REQUESTS:,} requests (memory: about 100 bytes "
                         f"per request and deployment); shorten the duration or lower the rate", f"about {n:,.0f}")]
@@ -138,13 +112,10 @@ def _volume_problems(cfg: dict) -> list[Problem]:
 
 
 def _step_problems(cfg: dict) -> list[Problem]:
-    """Pipeline steps of deployments that serve the scenario's model, checked at load too."""
-    from simlab.deployments.pipeline import step_problems
-
+    """Each deployment type's checks that need the whole scenario (e.g. pipeline steps)."""
     out: list[Problem] = []
     for i, dep in enumerate(cfg["deployments"]):
-        if dep.get("containers") and not dep.get("model"):
-            out.extend(step_problems({**dep, "model": cfg["model"]}, f"deployments[{i}]"))
+        out.extend(deployment_class(dep["type"]).scenario_problems(dep, cfg, f"deployments[{i}]"))
     return out
 
 

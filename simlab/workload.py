@@ -20,7 +20,7 @@ from simlab.drift import DRIFT_EVENT_SCHEMA, build_drift
 from simlab.errors import Problem
 from simlab.schema import Duration, Field, Float, Int, ListOf, OneOf, Schema, Str
 
-__all__ = ["Workload", "ARRIVAL_KINDS", "WORKLOAD_SCHEMAS", "generate_arrivals"]
+__all__ = ["Workload", "ARRIVAL_KINDS", "WORKLOAD_SCHEMAS", "generate_arrivals", "expected_requests"]
 
 DAY = 86400.0
 ARRIVAL_KINDS = ("poisson", "diurnal", "bursty", "schedule", "trace")
@@ -86,6 +86,23 @@ def _diurnal_check(cfg: dict, path: str) -> list[Problem]:
 
 
 WORKLOAD_SCHEMAS["diurnal"].checks = (_diurnal_check,)
+
+
+def expected_requests(cfg: dict, duration: float) -> float:
+    """Requests a validated workload config will generate over ``duration`` (its mean, for the
+    random kinds; 0 for a trace, which the file bounds)."""
+    kind = cfg["arrivals"]
+    if kind == "poisson":
+        return cfg["rate_per_s"] * duration
+    if kind == "diurnal":
+        return max(cfg["trough_rate_per_s"], cfg["peak_rate_per_s"]) * duration
+    if kind == "bursty":  # bounded by the busier state; its on/off periods count as work too
+        periods = 2 * duration / (cfg["mean_on"] + cfg["mean_off"])
+        return max(cfg["rate_per_s"], cfg["off_rate_per_s"]) * duration + periods
+    if kind == "schedule":
+        per_day = len(cfg["times"]) if cfg.get("times") is not None else cfg["per_day"]
+        return per_day * cfg["requests_per_event"] * math.ceil(duration / DAY)
+    return 0.0
 
 
 @dataclass

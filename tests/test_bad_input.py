@@ -50,6 +50,8 @@ CASES = [
     ("bad-name", GOOD.replace("name: rt", "name: my_endpoint!"), ["deployments[0].name: must be a name of at most 63 letters, digits and hyphens"]),
     ("unknown-model", GOOD + "model: breast_cancer_logistic\n", ["model: must be a bundled model", "breast_cancer_logreg"]),
     ("autoscaling-min-max", GOOD.replace("instance_count: 1}", "instance_count: 1, autoscaling: {min_instances: 3, max_instances: 2, target_invocations_per_instance: 100}}"), ["deployments[0].autoscaling.max_instances: must be ≥ min_instances (3)"]),
+    ("async-autoscaling-min-max", GOOD.replace("type: real_time_endpoint, instance_type: ml.m5.large, instance_count: 1}", "type: async_inference, autoscaling: {min_instances: 3, max_instances: 2}}"), ["deployments[0].autoscaling.max_instances: must be ≥ min_instances (3), got 2"]),
+    ("async-count-outside-scaling", GOOD.replace("type: real_time_endpoint, instance_type: ml.m5.large, instance_count: 1}", "type: async_inference, instance_count: 5, autoscaling: {max_instances: 2}}"), ["deployments[0].instance_count: must lie within autoscaling min_instances…max_instances (1…2), got 5"]),
     ("autoscaling-needs-target", GOOD.replace("instance_count: 1}", "instance_count: 1, autoscaling: {max_instances: 2}}"), ["deployments[0].autoscaling.target_invocations_per_instance: is required"]),
     ("count-outside-scaling", GOOD.replace("instance_count: 1}", "instance_count: 5, autoscaling: {max_instances: 2, target_invocations_per_instance: 100}}"), ["deployments[0].instance_count: must lie within autoscaling"]),
     ("variant-weights-zero", GOOD.replace("instance_count: 1}", "instance_count: 1, variants: [{name: a, weight: 0}]}"), ["deployments[0].variants: at least one variant weight must be > 0"]),

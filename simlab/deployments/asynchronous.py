@@ -24,24 +24,24 @@ import numpy as np
 from simlab import facts
 from simlab.accounting import latency_stats, rnd
 from simlab.autoscaling import METRIC_PERIOD_S, TargetTracking, time_average
-from simlab.deployments.base import COMMON_FIELDS, Deployment, Faults, FleetInfo, Lease
+from simlab.deployments.base import (
+    COMMON_FIELDS,
+    Deployment,
+    Faults,
+    FleetInfo,
+    Lease,
+    count_within_scaling,
+)
 from simlab.deployments.realtime import SERVICE_TIME, InstanceTypeKind
 from simlab.distributions import Dist
 from simlab.errors import Problem
 from simlab.records import Err
-from simlab.schema import Bool, Duration, Field, Float, Int, Nested, Schema, Str
+from simlab.schema import Bool, Duration, Field, Float, Int, Nested, Schema, Str, ordered
 
 __all__ = ["AsyncEndpoint", "SCHEMA", "ASYNC_AUTOSCALING_SCHEMA"]
 
 _L = "async_inference."
 _BLOCK = 8192  # backlog entries converted to Python floats at a time by the dispatch loop
-
-
-def _autoscaling_checks(cfg: dict, path: str) -> list[Problem]:
-    if cfg["max_instances"] < cfg["min_instances"]:
-        return [Problem(f"{path}.max_instances", f"must be ≥ min_instances ({cfg['min_instances']})",
-                        str(cfg["max_instances"]))]
-    return []
 
 
 ASYNC_AUTOSCALING_SCHEMA = Schema("async autoscaling", [
@@ -71,7 +71,7 @@ ASYNC_AUTOSCALING_SCHEMA = Schema("async autoscaling", [
               "(facts async_inference.scale_from_zero_datapoints: the DG example alarm)"),
     Field("scale_from_zero_cooldown", Duration(), default=float(facts.limit(_L + "scale_from_zero_cooldown_s")),
           unit="s", doc="Cooldown of the step policy (facts async_inference.scale_from_zero_cooldown_s)"),
-], checks=(_autoscaling_checks,))
+], checks=(ordered("min_instances", "max_instances"),))
 
 
 def _fleet_check(cfg: dict, path: str) -> list[Problem]:
@@ -79,10 +79,7 @@ def _fleet_check(cfg: dict, path: str) -> list[Problem]:
     if auto is None and n < 1:
         return [Problem(f"{path}.instance_count", "must be ≥ 1 without autoscaling (0 needs autoscaling "
                         "with min_instances 0, which can scale up from zero)", str(n))]
-    if auto is not None and not auto["min_instances"] <= n <= auto["max_instances"]:
-        return [Problem(f"{path}.instance_count", f"must lie within autoscaling min_instances…max_instances "
-                        f"({auto['min_instances']}…{auto['max_instances']})", str(n))]
-    return []
+    return count_within_scaling(cfg, path)
 
 
 SCHEMA = Schema("async_inference", [
@@ -201,11 +198,10 @@ class AsyncEndpoint(Deployment):
         """Advance the backlog to ``t``: take arrivals before ``t``, dispatch to workers free by
         ``t``, expire requests older than the TTL. Idempotent; call before changing the fleet."""
         t = min(t, self.sim.duration)
-        wl = self.sim.workload
-        i0, i1 = self._next, wl.upto(t)
+        i0, i1 = self.take_arrivals(t)
         if i1 > i0:
-            self._next = i1
-            self.reject_oversize(np.arange(i0, i1)[wl.payload_bytes[i0:i1] > self.max_payload])
+            idx = np.arange(i0, i1)
+            self.reject_oversize(idx[self.oversize(idx)])
             self._tail = int(np.searchsorted(self._qt, t, side="left"))
         self._dispatch(t)
         self._expire(t)

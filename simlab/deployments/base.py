@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from simlab.accounting import busy_seconds, latency_stats, overlap, rnd
+from simlab.deployments import TYPES
+from simlab.errors import Problem
 from simlab.records import Err, Outcome, RequestLog
 from simlab.schema import Field, OneOf, Schema, Str
 
@@ -21,10 +23,17 @@ NAME_PATTERN = r"(?=.{1,63}$)[A-Za-z0-9](-*[A-Za-z0-9])*"  # SageMaker EndpointN
 COMMON_FIELDS = [
     Field("name", Str(pattern=NAME_PATTERN, describe="a name of at most 63 letters, digits and hyphens"),
           doc="deployment name (SageMaker endpoint/job name pattern)"),
-    Field("type", OneOf(("real_time_endpoint", "serverless_inference", "async_inference",
-                         "batch_transform", "multi_model_endpoint", "serial_inference_pipeline")),
-          doc="deployment type id (the same ids the decision engine answers with)"),
+    Field("type", OneOf(tuple(TYPES)), doc="deployment type id (the same ids the decision engine answers with)"),
 ]
+
+
+def count_within_scaling(cfg: dict, path: str) -> list[Problem]:
+    """``instance_count`` within the ``autoscaling`` mapping's min_instances…max_instances."""
+    auto, n = cfg.get("autoscaling"), cfg["instance_count"]
+    if auto and not auto["min_instances"] <= n <= auto["max_instances"]:
+        return [Problem(f"{path}.instance_count", f"must lie within autoscaling min_instances…max_instances "
+                        f"({auto['min_instances']}…{auto['max_instances']})", str(n))]
+    return []
 
 
 @dataclass
@@ -95,6 +104,20 @@ class Deployment:
         self.sim: Simulation | None = None
         self.log: RequestLog | None = None
 
+    # -- what the scenario loader asks of a type ----------------------------------------------------
+    @classmethod
+    def models_named(cls, config: dict) -> list[tuple[str, str]]:
+        """(field path, model id) of every bundled model a validated config names (each must read
+        the scenario's dataset). Override when a type keeps models elsewhere."""
+        out = [("model", config["model"])] if isinstance(config.get("model"), str) else []
+        return out + [(f"variants[{k}].model", v["model"]) for k, v in enumerate(config.get("variants") or [])
+                      if isinstance(v, dict) and isinstance(v.get("model"), str)]
+
+    @classmethod
+    def scenario_problems(cls, config: dict, scenario: dict, path: str) -> list[Problem]:
+        """Problems of a validated deployment config that need the whole scenario (e.g. its model)."""
+        return []
+
     # -- life cycle ----------------------------------------------------------------------------
     def bind(self, sim: Simulation) -> None:
         """Attach to a simulation (clock, workload, streams) before ``start``."""
@@ -119,6 +142,18 @@ class Deployment:
         """A service-time distribution as configured, or for ``"profile"`` the measured predict
         latency of the real model ``model`` on this machine."""
         return self.sim.profiled_service_time(model) if isinstance(service, str) and service == "profile" else service
+
+    def take_arrivals(self, t: float) -> tuple[int, int]:
+        """The requests ``[i0, i1)`` that arrived since the last call and before ``t`` (at most the
+        run's end), now counted as admitted: the shared first step of every ``admit_until``."""
+        i0, i1 = self._next, self.sim.workload.upto(min(t, self.sim.duration))
+        if i1 > i0:
+            self._next = i1
+        return i0, i1
+
+    def oversize(self, idx: np.ndarray) -> np.ndarray:
+        """Mask of requests ``idx`` whose payload exceeds this type's limit (``self.max_payload``)."""
+        return self.sim.workload.payload_bytes[idx] > self.max_payload
 
     def reject_oversize(self, idx: np.ndarray, log: RequestLog | None = None) -> None:
         """Requests ``idx`` exceed the payload limit: ValidationError (HTTP 413) on arrival."""

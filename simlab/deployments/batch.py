@@ -328,8 +328,7 @@ class BatchTransform(Deployment):
         return self.sim.workload.t if self.input is None else self._arrivals
 
     def start(self) -> None:
-        if self.service == "profile":
-            self.service = self.sim.profiled_service_time(self.model_of_variant(0))
+        self.service = self.resolve_service_time(self.service, self.model_of_variant(0))
         u0 = self.sim.workload.u_service if self.input is None else \
             self.sim.streams.generator(f"{self.name}.service").random(self.log.n)
         self._record_times(u0)

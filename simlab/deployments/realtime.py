@@ -27,6 +27,7 @@ from simlab.deployments.base import (
     Faults,
     FleetInfo,
     Lease,
+    count_within_scaling,
 )
 from simlab.distributions import Dist, DistSpec
 from simlab.errors import Problem
@@ -89,12 +90,7 @@ def _weights_check(cfg: dict, path: str) -> list[Problem]:
                 for _ in [0] if len(set(names)) != len(names)]
     if variants and sum(v["weight"] for v in variants) <= 0:
         problems.append(Problem(f"{path}.variants", "at least one variant weight must be > 0", "all 0"))
-    auto = cfg.get("autoscaling")
-    if auto and not auto["min_instances"] <= cfg["instance_count"] <= auto["max_instances"]:
-        problems.append(Problem(f"{path}.instance_count", f"must lie within autoscaling min_instances…"
-                                f"max_instances ({auto['min_instances']}…{auto['max_instances']})",
-                                str(cfg["instance_count"])))
-    return problems
+    return problems + count_within_scaling(cfg, path)
 
 
 SCHEMA = Schema("real_time_endpoint", [
@@ -520,10 +516,9 @@ class RealTimeEndpoint(Deployment):
     # -- requests ------------------------------------------------------------------------------
     def admit_until(self, t: float) -> None:
         wl, log = self.sim.workload, self.log
-        i0, i1 = self._next, wl.upto(min(t, self.sim.duration))
+        i0, i1 = self.take_arrivals(t)
         if i1 <= i0:
             return
-        self._next = i1
         idx = np.arange(i0, i1)
         u = wl.u_route[i0:i1]
         if len(self.variants) == 1:
@@ -575,7 +570,7 @@ class RealTimeEndpoint(Deployment):
         svc = self._service_times(f, idx)
         if f.faults.latency_multiplier != 1.0:
             svc = svc * f.faults.latency_multiplier
-        too_big = wl.payload_bytes[idx] > self.max_payload
+        too_big = self.oversize(idx)
         timeout = svc > self.max_processing
         busy = np.where(timeout, self.max_processing, svc)
         ok = ~too_big
