@@ -31,7 +31,7 @@ _COMMON = [
           doc="request payload size: a number or a distribution spec with `mean_kb` (1 KiB = 1024 bytes)"),
     Field("drift", ListOf(DRIFT_EVENT_SCHEMA), default=None,
           doc="changes to the incoming data over time (feature shifts, missing values, new categories, "
-              "concept drift); see docs/monitoring.md"),
+              "concept drift), simlab/drift.py"),
 ]
 
 

@@ -164,3 +164,14 @@ def test_monitoring_is_the_first_feature_and_res_monitoring_reads_it() -> None:
     assert res.monitoring is res.sim.features["monitoring"].results
     assert set(res.features["monitoring"]) == {"executions", "violations", "alarms", "metrics", "detections", "retrainings"}
     assert len(res.features["monitoring"]["executions"]) == res.summary()["deployments"]["rt"]["monitoring"]["executions"] == 2  # hourly: at 1 h and 2 h
+
+
+def test_no_module_outside_the_feature_wires_monitoring_by_hand() -> None:
+    root = Path(__file__).resolve().parents[1] / "simlab"
+    core = [root / f for f in ("simulation.py", "scenario.py", "result.py", "workload.py", "report.py", "docgen.py",
+                               "drift.py")] + sorted((root / "deployments").glob("*.py"))
+    for path in core:
+        assert "monitoring" not in path.read_text(encoding="utf-8"), path.name
+    for path in root.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "getattr(sim" not in text and "getattr(self.sim" not in text, path
