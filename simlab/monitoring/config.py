@@ -1,7 +1,7 @@
 """Scenario fields for data capture, monitors, retraining and ground truth (constraints as data).
 
-The real-time endpoint schema splices :data:`MONITORING_FIELDS` in; the scenario's top level takes
-:data:`GROUND_TRUTH_FIELD`. Checks that need the model (feature names, problem type, partial_fit
+The monitoring feature (simlab.monitoring.feature) adds :data:`MONITORING_FIELDS` to real-time
+endpoints and serial inference pipelines and :data:`GROUND_TRUTH_FIELD` to the scenario's top level. Checks that need the model (feature names, problem type, partial_fit
 support) run once for the whole scenario in :func:`scenario_problems`. Defaults cite their source:
 ``[MM]`` = SageMaker Model Monitor docs (constraints.json monitoring_config, shared/facts/sagemaker.md),
 ``[Clarify]`` = SageMaker Clarify docs, ``[simlab]`` = a choice of this simulator.
