@@ -6,9 +6,9 @@ Workload: Poisson arrivals λ = 3.2/s, exponential service with a 1 s mean, 4 se
 (ρ = 0.8), about 200,000 requests (duration = requests / λ ≈ 62,500 s).
 
 * simlab: one real-time endpoint, 1 instance × 4 workers, overhead 0, with full per-request
-  records. Timed: ``Simulation(...)`` (workload generation), ``.run()``, ``Result(...)``
-  (predictions), ``summary()`` and building ``res.requests``. Dataset loading and model training
-  are warmed up first and excluded.
+  records. Timed: ``Simulation(...)`` (workload generation), ``.run()``, ``Result(...)``,
+  ``summary()`` and building ``res.requests`` (which scores the predictions on demand). Dataset
+  loading and model training are warmed up first and excluded.
 * SimPy: one process per customer requesting a ``simpy.Resource(capacity=4)``; interarrival
   and service times drawn up front from a numpy Generator; arrival/start/done recorded per
   customer in preallocated arrays.
@@ -57,7 +57,7 @@ def run_simlab(sc, seed: int) -> tuple[dict[str, float], float, int]:
     t.append(time.perf_counter())
     requests = res.requests
     t.append(time.perf_counter())
-    names = ["workload", "run", "result+predictions", "summary", "requests frame"]
+    names = ["workload", "run", "result", "summary", "requests frame+predictions"]
     phases = {n: t[i + 1] - t[i] for i, n in enumerate(names)}
     return phases, summary["deployments"]["mm4"]["wait_ms"]["mean"] / 1000, len(requests)
 

@@ -3,11 +3,11 @@
     python bench/inference_cost.py [--scenario scenarios/steady-api.yaml] [--repeat 7]
 
 simlab computes the model output of every served request after the run
-(``simlab.simulation.predictions``): per deployment and (model, version) the model scores the
+(``Deployment.predictions``, on first read): per deployment and (fleet, version) the model scores the
 dataset rows once and requests index that result. This bench times, for each deployment of
 the scenario,
 
-* ``predictions(sim, d)`` as a run does it (the model is fetched through ``sim.model``, i.e. read
+* ``d.predictions()`` as a run does it (the model is fetched through ``sim.model``, i.e. read
   from the skops cache the first time in a run, then kept), and again with the model already
   in memory;
 
@@ -27,7 +27,7 @@ import numpy as np
 
 from simlab.records import Err
 from simlab.scenario import load_scenario
-from simlab.simulation import Simulation, predictions
+from simlab.simulation import Simulation
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,11 +61,11 @@ def main() -> None:
 
         def cold(d=d):
             sim.models.clear()  # as in a fresh run: the model is loaded from the skops cache
-            predictions(sim, d)
+            d.predictions()
 
         t_cold = best(cold, args.repeat)
-        predictions(sim, d)
-        t_warm = best(lambda d=d: predictions(sim, d), args.repeat)
+        d.predictions()
+        t_warm = best(lambda d=d: d.predictions(), args.repeat)
         model = sim.model(d.model_of_variant(0), 0)
         X = np.ascontiguousarray(sim.dataset.X[rows])
         t_score = best(lambda m=model, x=X: m.score_output(x), args.repeat)

@@ -16,8 +16,7 @@ import math
 from dataclasses import dataclass
 
 from simlab import facts
-from simlab.errors import Problem
-from simlab.schema import Bool, Duration, Field, Float, Int, Schema
+from simlab.schema import Bool, Duration, Field, Float, Int, Schema, ordered
 
 __all__ = ["METRIC_PERIOD_S", "time_average", "TargetTracking", "AUTOSCALING_SCHEMA", "HIGH_DATAPOINTS", "LOW_DATAPOINTS", "LOW_RATIO"]
 
@@ -25,13 +24,6 @@ METRIC_PERIOD_S = 60.0  # CloudWatch period of the endpoint metrics and of every
 HIGH_DATAPOINTS = 3
 LOW_DATAPOINTS = 15
 LOW_RATIO = 0.9
-
-
-def _minmax_check(cfg: dict, path: str) -> list[Problem]:
-    if cfg["max_instances"] < cfg["min_instances"]:
-        return [Problem(f"{path}.max_instances", f"must be ≥ min_instances ({cfg['min_instances']})",
-                        str(cfg["max_instances"]))]
-    return []
 
 
 AUTOSCALING_SCHEMA = Schema("autoscaling", [
@@ -47,7 +39,7 @@ AUTOSCALING_SCHEMA = Schema("autoscaling", [
           doc="time from the scale-out decision until a new instance serves (assumption: 5 min; "
               "VariantInstanceProvisionTimeoutInSeconds allows 300–3600)"),
     Field("disable_scale_in", Bool(), default=False, doc="DisableScaleIn"),
-], checks=(_minmax_check,))
+], checks=(ordered("min_instances", "max_instances"),))
 
 
 @dataclass

@@ -21,16 +21,16 @@ END = "<!-- fields:end -->"
 
 def all_schemas() -> Iterator[tuple[str, Schema]]:
     """(section title, schema) for the scenario, each workload kind and each deployment type."""
-    from simlab.deployments import TYPES, available_types, deployment_class
-    from simlab.scenario import SCENARIO_SCHEMA
+    from simlab.deployments import TYPES, available_types
+    from simlab.scenario import deployment_schema, scenario_schema
     from simlab.workload import WORKLOAD_SCHEMAS
 
-    yield "Top level", SCENARIO_SCHEMA
+    yield "Top level", scenario_schema()
     for kind, schema in WORKLOAD_SCHEMAS.items():
         yield f"`workload` with `arrivals: {kind}`", schema
     for type_id in TYPES:
         if type_id in available_types():
-            yield f"Deployment `type: {type_id}`", deployment_class(type_id).SCHEMA
+            yield f"Deployment `type: {type_id}`", deployment_schema(type_id)
 
 
 def _nested(schema: Schema) -> Iterator[tuple[str, Schema]]:

@@ -39,10 +39,10 @@ class InstanceType:
 
 
 def _load(name: str) -> dict:
-    import yaml
+    from simlab.yamlio import load_yaml
 
     text = resources.files("simlab").joinpath(f"data/{name}").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return load_yaml(text, file=f"simlab/data/{name}")
 
 
 @cache
@@ -84,6 +84,11 @@ def catalog_meta() -> dict:
 @cache
 def _prices() -> dict:
     return _load("prices.yaml")
+
+
+def hours_per_month() -> float:
+    """The billing month in hours (730, the AWS pricing convention; simlab/data/prices.yaml)."""
+    return float(_prices()["hours_per_month"]["value"])
 
 
 def price(key: str) -> float:

@@ -57,6 +57,7 @@ class RequestLog:
         self.error = np.zeros(n, dtype=np.int8)
         self.cold = np.zeros(n, dtype=bool)
         self.model_version = np.zeros(n, dtype=np.int16)
+        self.fleet = np.zeros(n, dtype=np.int16)  # id of the fleet that took it (owner API, Deployment.fleets)
 
     def outcome(self, t_end: float) -> np.ndarray:
         """:class:`Outcome` per request at time ``t_end``."""

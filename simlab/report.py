@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["summary_table"]
+__all__ = ["summary_table", "fmt_ms"]
 
 ROWS: list[tuple[str, Any]] = [
     ("type", lambda d: d["type"].replace("_", " ")),
@@ -13,12 +13,12 @@ ROWS: list[tuple[str, Any]] = [
     ("failed", lambda d: f"{d['failed']:,}"),
     ("throttled", lambda d: f"{d['throttled']:,}"),
     ("in flight", lambda d: f"{d['in_flight']:,}"),
-    ("latency mean", lambda d: _ms(d["latency_ms"]["mean"])),
-    ("latency p50", lambda d: _ms(d["latency_ms"]["p50"])),
-    ("latency p95", lambda d: _ms(d["latency_ms"]["p95"])),
-    ("latency p99", lambda d: _ms(d["latency_ms"]["p99"])),
-    ("latency max", lambda d: _ms(d["latency_ms"]["max"])),
-    ("wait mean", lambda d: _ms(d["wait_ms"]["mean"])),
+    ("latency mean", lambda d: fmt_ms(d["latency_ms"]["mean"])),
+    ("latency p50", lambda d: fmt_ms(d["latency_ms"]["p50"])),
+    ("latency p95", lambda d: fmt_ms(d["latency_ms"]["p95"])),
+    ("latency p99", lambda d: fmt_ms(d["latency_ms"]["p99"])),
+    ("latency max", lambda d: fmt_ms(d["latency_ms"]["max"])),
+    ("wait mean", lambda d: fmt_ms(d["wait_ms"]["mean"])),
     ("cold starts", lambda d: f"{d['cold_starts']:,}"),
     ("utilization", lambda d: f"{d['utilization']:.1%}"),
     ("instance hours", lambda d: _num(d["instance_hours"])),
@@ -27,27 +27,24 @@ ROWS: list[tuple[str, Any]] = [
 ]
 
 
-MONITOR_ROWS: list[tuple[str, Any]] = [
-    ("monitor executions", lambda m: f"{m['executions']:,}"),
-    ("violations", lambda m: f"{m['violations']:,}"),
-    *[(f"first {kind.replace('_', ' ')} alarm", lambda m, k=kind: _ms(None if m["first_alarm_s"][k] is None
-                                                                    else m["first_alarm_s"][k] * 1000))
-      for kind in ("data_quality", "model_quality", "estimated_performance", "bias_drift",
-                   "feature_attribution_drift")],
-    ("retrainings", lambda m: f"{m['retrainings']:,}"),
-    ("training cost USD", lambda m: f"{m['training_cost_usd']:.4f}"),
-]
-
-
 def _rows(deps: dict[str, Any]) -> list[tuple[str, Any]]:
-    """The rows to show: monitoring rows only when some deployment is monitored."""
-    if not any("monitoring" in d for d in deps.values()):
-        return ROWS
-    wrap = lambda fmt: lambda d: fmt(d["monitoring"]) if "monitoring" in d else "-"  # noqa: E731
-    return ROWS + [(label, wrap(fmt)) for label, fmt in MONITOR_ROWS]
+    """The rows to show: a feature's rows (simlab.features) only when some deployment's summary has it."""
+    from simlab.features import registered
+
+    rows = list(ROWS)
+    for feature in registered():
+        extra = getattr(feature, "table_rows", None)
+        if extra is not None and any(feature.name in dep for dep in deps.values()):
+            rows += [(label, _cell(feature.name, fmt)) for label, fmt in extra()]
+    return rows
 
 
-def _ms(x: float | None) -> str:
+def _cell(key: str, fmt: Any) -> Any:
+    """A row formatter fed with a deployment's ``key`` summary ("-" when it has none)."""
+    return lambda d: fmt(d[key]) if key in d else "-"
+
+
+def fmt_ms(x: float | None) -> str:
     """A duration given in ms, in the unit that reads best (ms, s, min, h)."""
     if x is None:
         return "-"

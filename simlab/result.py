@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from simlab.accounting import per_minute_busy
 from simlab.records import ERROR_NAMES, Err, Outcome
-from simlab.simulation import Simulation
+
+if TYPE_CHECKING:  # pragma: no cover - Result reads a finished run; it never builds one
+    from simlab.simulation import Simulation
 
 __all__ = ["Result", "OUTCOME_NAMES"]
 
@@ -28,32 +31,55 @@ class Result:
         self.scenario = sim.scenario
         self.seed = sim.seed
         self.deployments = {d.name: d for d in sim.deployments}
-        self.predictions = {d.name: d.predictions() for d in sim.deployments}
+        #: deployment name -> the real model output per request (``Deployment.predictions``),
+        #: scored on first access: the JSON summary never needs them
+        self.predictions: Mapping[str, np.ndarray] = _OnDemand(self.deployments)
 
     def summary(self) -> dict[str, Any]:
-        """The ``--json`` object (statistics after warm-up)."""
-        return {
+        """The ``--json`` object (statistics after warm-up); features add their keys
+        (``summary[name]`` and ``summary["deployments"][dep][name]``)."""
+        out: dict[str, Any] = {
             "scenario": self.scenario.name,
             "seed": self.seed,
             "duration_s": float(self.sim.duration),
             "warmup_s": float(self.sim.warmup),
             "deployments": {name: self._summary_of(d) for name, d in self.deployments.items()},
         }
+        for name, run in self.sim.features.items():
+            top = run.top_summary()
+            if top is not None:
+                out[name] = top
+        return out
 
     def _summary_of(self, d) -> dict[str, Any]:
         out = d.summary()
-        run = getattr(self.sim, "monitoring", None)
-        mon = run.summary(d.name) if run is not None else None
-        if mon is not None:  # -- monitoring: executions, alarms, retraining (simlab/monitoring) --
-            out["monitoring"] = mon
+        for name, run in self.sim.features.items():
+            part = run.summary(d.name)
+            if part is not None:
+                out[name] = part
         return out
 
-    @property
-    def monitoring(self):
-        """Monitoring DataFrames (executions, violations, alarms, metrics, detections,
-        retrainings), or None when the scenario monitors nothing (simlab.monitoring.results)."""
-        run = getattr(self.sim, "monitoring", None)
-        return run.results if run is not None else None
+    @cached_property
+    def features(self) -> dict[str, dict[str, Any]]:
+        """DataFrames of each feature the run used, by feature name (``FeatureRun.frames``)."""
+        return {name: run.frames() for name, run in self.sim.features.items()}
+
+    def __getattr__(self, name: str) -> Any:
+        """``res.<feature name>``: what that feature's run shows (its ``view()``, else its frames),
+        or None when the scenario did not use the feature.
+
+        Raises:
+            AttributeError: for a name that is no registered feature.
+        """
+        from simlab.features import registered
+
+        if name.startswith("_") or name not in {f.name for f in registered()}:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        run = self.__dict__["sim"].features.get(name)
+        if run is None:
+            return None
+        view = getattr(run, "view", None)
+        return view() if view is not None else run.frames()
 
     def to_json(self) -> str:
         """The summary as one JSON line (byte-identical for the same scenario and seed)."""
@@ -169,7 +195,25 @@ class Result:
         written = []
         for d in self.deployments.values():
             written.extend(d.write_outputs(out, self))
-        run = getattr(self.sim, "monitoring", None)
-        if run is not None:  # -- monitoring: capture/, ground_truth/, baseline/, monitoring/ --
+        for run in self.sim.features.values():
             written.extend(run.write(out, self))
         return written
+
+
+class _OnDemand(Mapping):
+    """Predictions of each deployment, computed (vectorised) the first time someone reads them."""
+
+    def __init__(self, deployments: dict[str, Any]) -> None:
+        self._deployments = deployments
+        self._done: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._done:
+            self._done[name] = self._deployments[name].predictions()
+        return self._done[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._deployments)
+
+    def __len__(self) -> int:
+        return len(self._deployments)

@@ -6,19 +6,18 @@ listing every problem as ``error: FILE: field.path: must be …, got …``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from simlab.deployments import TYPES, deployment_class, is_available
 from simlab.errors import Problem, ScenarioError, fmt_value
-from simlab.monitoring.config import GROUND_TRUTH_FIELD, scenario_problems
+from simlab.features import registered
 from simlab.schema import Any_, Duration, Field, Int, Invalid, ListOf, Schema, Str, suggest
-from simlab.slo import SLO_FIELD
-from simlab.workload import ARRIVAL_KINDS, WORKLOAD_SCHEMAS
+from simlab.workload import ARRIVAL_KINDS, WORKLOAD_SCHEMAS, expected_requests
 
-__all__ = ["Scenario", "load_scenario", "scenario_from_dict", "SCENARIO_SCHEMA", "model_ids"]
+__all__ = ["Scenario", "load_scenario", "scenario_from_dict", "SCENARIO_SCHEMA", "model_ids", "scenario_schema",
+           "deployment_schema"]
 
 
 def model_ids() -> tuple[str, ...]:
@@ -61,7 +60,7 @@ def _deployment(raw: Any, path: str) -> dict:
     if not is_available(kind):
         raise Invalid("", problems=[Problem(f"{path}.type", "is not available in this build of simlab", kind)])
     problems: list[Problem] = []
-    out = deployment_class(kind).SCHEMA.validate(raw, path, problems)
+    out = deployment_schema(kind).validate(raw, path, problems)
     if problems:
         raise Invalid("", problems=problems)
     return out
@@ -79,18 +78,7 @@ def _top_checks(cfg: dict, path: str) -> list[Problem]:
     problems.extend(_volume_problems(cfg))
     if not problems:
         problems.extend(_step_problems(cfg))
-    if not problems:  # -- monitoring: feature names, problem type, partial_fit (simlab/monitoring) --
-        problems.extend(scenario_problems(cfg))
     return problems
-
-
-def _models_named(dep: dict) -> list[tuple[str, str]]:
-    """(field path, model id) of every model a deployment names."""
-    out = [("model", dep["model"])] if isinstance(dep.get("model"), str) else []
-    out += [(f"variants[{k}].model", v["model"]) for k, v in enumerate(dep.get("variants") or [])
-            if isinstance(v, dict) and isinstance(v.get("model"), str)]
-    base = (dep.get("models") or {}).get("base") if isinstance(dep.get("models"), dict) else None
-    return out + ([("models.base", base)] if isinstance(base, str) else [])
 
 
 def _dataset_problems(cfg: dict) -> list[Problem]:
@@ -101,7 +89,7 @@ def _dataset_problems(cfg: dict) -> list[Problem]:
     want = info[cfg["model"]].dataset
     problems = []
     for i, dep in enumerate(cfg["deployments"]):
-        for where, name in _models_named(dep):
+        for where, name in deployment_class(dep["type"]).models_named(dep):
             if name not in info:
                 problems.append(Problem(f"deployments[{i}].{where}", f"must be a bundled model{suggest(name, info)}"
                                         f" (simlab models): {', '.join(info)}", fmt_value(name)))
@@ -115,24 +103,8 @@ def _dataset_problems(cfg: dict) -> list[Problem]:
 MAX_REQUESTS = 50_000_000  # a run holds ~100 bytes per request per deployment in memory
 
 
-def _expected_requests(wl: dict, duration: float) -> float:
-    """Requests the workload will generate (its mean, for the random kinds)."""
-    kind = wl["arrivals"]
-    if kind == "poisson":
-        return wl["rate_per_s"] * duration
-    if kind == "diurnal":
-        return max(wl["trough_rate_per_s"], wl["peak_rate_per_s"]) * duration
-    if kind == "bursty":  # bounded by the busier state; its on/off periods count as work too
-        periods = 2 * duration / (wl["mean_on"] + wl["mean_off"])
-        return max(wl["rate_per_s"], wl["off_rate_per_s"]) * duration + periods
-    if kind == "schedule":
-        per_day = len(wl["times"]) if wl.get("times") is not None else wl["per_day"]
-        return per_day * wl["requests_per_event"] * math.ceil(duration / 86400.0)
-    return 0.0  # trace: bounded by the file
-
-
 def _volume_problems(cfg: dict) -> list[Problem]:
-    n = _expected_requests(cfg["workload"], cfg["duration"])
+    n = expected_requests(cfg["workload"], cfg["duration"])
     if n > MAX_REQUESTS:
         return [Problem("workload", f"must generate at most {MAX_REQUESTS:,} requests (memory: about 100 bytes "
                         f"per request and deployment); shorten the duration or lower the rate", f"about {n:,.0f}")]
@@ -140,13 +112,10 @@ def _volume_problems(cfg: dict) -> list[Problem]:
 
 
 def _step_problems(cfg: dict) -> list[Problem]:
-    """Pipeline steps of deployments that serve the scenario's model, checked at load too."""
-    from simlab.deployments.pipeline import step_problems
-
+    """Each deployment type's checks that need the whole scenario (e.g. pipeline steps)."""
     out: list[Problem] = []
     for i, dep in enumerate(cfg["deployments"]):
-        if dep.get("containers") and not dep.get("model"):
-            out.extend(step_problems({**dep, "model": cfg["model"]}, f"deployments[{i}]"))
+        out.extend(deployment_class(dep["type"]).scenario_problems(dep, cfg, f"deployments[{i}]"))
     return out
 
 
@@ -161,9 +130,23 @@ SCENARIO_SCHEMA = Schema("scenario", [
     Field("workload", Any_(describe="a workload mapping", convert_fn=_workload), doc="the request stream"),
     Field("deployments", ListOf(Any_(describe="a deployment mapping", convert_fn=_deployment), min_len=1),
           doc="deployments compared side by side on the identical request stream"),
-    GROUND_TRUTH_FIELD,  # -- monitoring (simlab/monitoring/config.py) --
-    SLO_FIELD,  # -- what-if reports: SLO attainment (simlab/slo.py) --
 ], checks=(_top_checks,))
+
+
+def scenario_schema() -> Schema:
+    """The top-level schema: simlab's own fields plus those of every registered feature."""
+    extra = [f for feature in registered() for f in feature.top_fields()]
+    return Schema(SCENARIO_SCHEMA.name, [*SCENARIO_SCHEMA.fields, *extra], checks=SCENARIO_SCHEMA.checks,
+                  doc=SCENARIO_SCHEMA.doc)
+
+
+def deployment_schema(type_id: str) -> Schema:
+    """The schema of a deployment type plus the fields registered features own on it."""
+    base: Schema = deployment_class(type_id).SCHEMA
+    extra = [f for feature in registered() for f in feature.deployment_fields(type_id)]
+    if not extra:
+        return base
+    return Schema(base.name, [*base.fields, *extra], checks=base.checks, doc=base.doc)
 
 
 @dataclass
@@ -180,18 +163,32 @@ class Scenario:
     description: str = ""
     path: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
-    ground_truth: dict[str, Any] | None = None  # -- monitoring: when request labels arrive --
-    slo: dict[str, Any] | None = None  # -- what-if reports: {"p99_ms": …} --
+    extra: dict[str, Any] = field(default_factory=dict)  # top-level fields owned by features
 
     @property
     def base_dir(self) -> Path:
         return self.path.parent if self.path else Path.cwd()
 
+    def __getattr__(self, name: str) -> Any:
+        """A top-level field a feature owns (e.g. ``scenario.ground_truth``), by its name.
+
+        Raises:
+            AttributeError: when no registered feature owns a field of that name.
+        """
+        extra = self.__dict__.get("extra")
+        if extra is not None and name in extra:
+            return extra[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
 
 def scenario_from_dict(raw: Any, *, file: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
     """Validate a parsed scenario mapping. Raises ScenarioError with every problem found."""
     problems: list[Problem] = []
-    cfg = SCENARIO_SCHEMA.validate(raw, "", problems)
+    schema, features = scenario_schema(), registered()
+    cfg = schema.validate(raw, "", problems)
+    for feature in features:
+        if not problems:
+            problems.extend(feature.check(cfg, file))
     if not problems:
         problems.extend(_trace_problems(cfg, base_dir or Path.cwd()))
     if problems:
@@ -199,8 +196,8 @@ def scenario_from_dict(raw: Any, *, file: str = "<scenario>", base_dir: Path | N
     path = (base_dir / Path(file).name) if base_dir else None
     return Scenario(name=cfg["name"], duration=cfg["duration"], warmup=cfg["warmup"], model=cfg["model"],
                     workload=cfg["workload"], deployments=cfg["deployments"], seed=cfg["seed"],
-                    description=cfg["description"], path=path, raw=raw, ground_truth=cfg["ground_truth"],
-                    slo=cfg["slo"])
+                    description=cfg["description"], path=path, raw=raw,
+                    extra={f.name: cfg[f.name] for feature in features for f in feature.top_fields()})
 
 
 def _trace_problems(cfg: dict, base_dir: Path) -> list[Problem]:
@@ -229,23 +226,18 @@ def _trace_problems(cfg: dict, base_dir: Path) -> list[Problem]:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario YAML file (``yaml.safe_load`` only).
+    """Read and validate a scenario YAML file (simlab.yamlio: safe loading, duplicate keys rejected).
 
     Raises:
-        ScenarioError: unreadable file, YAML syntax error (with its line), or any invalid field.
+        ScenarioError: unreadable file, YAML syntax error (with its line), a duplicated key (with
+            both lines), or any invalid field.
     """
-    import yaml
+    from simlab.yamlio import load_yaml
 
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ScenarioError([Problem("", "cannot read the file", type(e).__name__ + ": " + str(e))], file=str(path)) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
-        what = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ScenarioError([Problem(where, "invalid YAML syntax", what)], file=str(path)) from None
+    raw = load_yaml(text, file=str(path))
     return scenario_from_dict(raw, file=str(path), base_dir=path.resolve().parent)

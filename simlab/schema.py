@@ -260,6 +260,18 @@ class Field:
 Check = Callable[[dict, str], Iterable[Problem]]
 
 
+def ordered(low: str, high: str) -> Check:
+    """A cross-field check: ``cfg[high] ≥ cfg[low]`` (e.g. max_instances ≥ min_instances), the
+    problem reported at ``high``. The one min ≤ max check every schema uses."""
+
+    def check(cfg: dict, path: str) -> list[Problem]:
+        if cfg[high] < cfg[low]:
+            return [Problem(_join(path, high), f"must be ≥ {low} ({cfg[low]})", str(cfg[high]))]
+        return []
+
+    return check
+
+
 @dataclass
 class Schema:
     """A named set of fields plus cross-field checks run after every field converted cleanly."""

@@ -6,12 +6,11 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-import numpy as np
 import simpy
 
 from simlab.deployments import deployment_class
 from simlab.deployments.base import Deployment
-from simlab.monitoring import attach
+from simlab.features import FeatureRun, registered
 from simlab.rng import Streams
 from simlab.scenario import Scenario
 from simlab.workload import Workload, build_workload
@@ -42,7 +41,11 @@ class Simulation:
         self.deployments: list[Deployment] = [deployment_class(d["type"])(d) for d in scenario.deployments]
         for d in self.deployments:
             d.bind(self)
-        self.monitoring = attach(self)  # -- monitoring: None unless the scenario uses it --
+        self.features: dict[str, FeatureRun] = {}  # feature name -> its run (simlab.features)
+        for feature in registered():
+            run = feature.attach(self)
+            if run is not None:
+                self.features[feature.name] = run
 
     def model(self, name: str, version: int = 0):
         """The model ``name`` at ``version``: a registered one (e.g. retrained during the run),
@@ -81,8 +84,8 @@ class Simulation:
         """Advance the clock to the end and let every deployment settle its books."""
         for d in self.deployments:
             d.start()
-        if self.monitoring is not None:  # -- monitoring: capture, monitor jobs, retraining --
-            self.monitoring.start()
+        for run in self.features.values():
+            run.start()
         if progress is not None:
             self.env.process(self._progress(progress, max(60.0, self.duration / 100)))
         self.env.run(until=self.duration)
@@ -111,29 +114,3 @@ def run(scenario: Scenario | str, *, seed: int | None = None, progress: Progress
         scenario = load_scenario(scenario)
     sim = Simulation(scenario, seed=seed).run(progress)
     return Result(sim)
-
-
-def predictions(sim: Simulation, d: Deployment) -> np.ndarray:
-    """The real model output for every request a deployment completed (NaN elsewhere).
-
-    Predictions do not change timing, so they are computed after the run, vectorised per
-    (model, version): the model scores the dataset rows once and requests index the result.
-    """
-    out = np.full(sim.workload.n, np.nan)
-    from simlab.records import Err
-
-    served = np.isfinite(d.log.t_start) & (d.log.error == Err.NONE)
-    for v in range(len(d.variant_names())):
-        mask = served & (d.log.variant == v)
-        for version in np.unique(d.log.model_version[mask]):
-            sel = mask & (d.log.model_version == version)
-            model = sim.model(d.model_of_variant(v), int(version))
-            if sim.workload.drift is None:
-                out[sel] = _scores(model, sim.dataset.X)[sim.workload.row[sel]]
-            else:  # -- monitoring: drifted features as served, imputed as the container does --
-                out[sel] = _scores(model, sim.workload.features(np.flatnonzero(sel), impute=True))
-    return out
-
-
-def _scores(model, X: np.ndarray) -> np.ndarray:
-    return np.asarray(model.score_output(X), dtype=float)

@@ -20,7 +20,7 @@ from simlab.drift import DRIFT_EVENT_SCHEMA, build_drift
 from simlab.errors import Problem
 from simlab.schema import Duration, Field, Float, Int, ListOf, OneOf, Schema, Str
 
-__all__ = ["Workload", "ARRIVAL_KINDS", "WORKLOAD_SCHEMAS", "generate_arrivals"]
+__all__ = ["Workload", "ARRIVAL_KINDS", "WORKLOAD_SCHEMAS", "generate_arrivals", "expected_requests"]
 
 DAY = 86400.0
 ARRIVAL_KINDS = ("poisson", "diurnal", "bursty", "schedule", "trace")
@@ -29,10 +29,9 @@ _COMMON = [
     Field("arrivals", OneOf(ARRIVAL_KINDS), doc="how requests arrive over time"),
     Field("payload_kb", DistSpec(unit="kb", scale=1024.0), default=Dist.fixed(4 * 1024.0), unit="KiB",
           doc="request payload size: a number or a distribution spec with `mean_kb` (1 KiB = 1024 bytes)"),
-    # -- monitoring (simlab/drift.py) --
     Field("drift", ListOf(DRIFT_EVENT_SCHEMA), default=None,
           doc="changes to the incoming data over time (feature shifts, missing values, new categories, "
-              "concept drift); see docs/monitoring.md"),
+              "concept drift), simlab/drift.py"),
 ]
 
 
@@ -89,6 +88,23 @@ def _diurnal_check(cfg: dict, path: str) -> list[Problem]:
 WORKLOAD_SCHEMAS["diurnal"].checks = (_diurnal_check,)
 
 
+def expected_requests(cfg: dict, duration: float) -> float:
+    """Requests a validated workload config will generate over ``duration`` (its mean, for the
+    random kinds; 0 for a trace, which the file bounds)."""
+    kind = cfg["arrivals"]
+    if kind == "poisson":
+        return cfg["rate_per_s"] * duration
+    if kind == "diurnal":
+        return max(cfg["trough_rate_per_s"], cfg["peak_rate_per_s"]) * duration
+    if kind == "bursty":  # bounded by the busier state; its on/off periods count as work too
+        periods = 2 * duration / (cfg["mean_on"] + cfg["mean_off"])
+        return max(cfg["rate_per_s"], cfg["off_rate_per_s"]) * duration + periods
+    if kind == "schedule":
+        per_day = len(cfg["times"]) if cfg.get("times") is not None else cfg["per_day"]
+        return per_day * cfg["requests_per_event"] * math.ceil(duration / DAY)
+    return 0.0
+
+
 @dataclass
 class Workload:
     """Columnar request stream (one array entry per request, sorted by arrival time)."""
@@ -100,7 +116,7 @@ class Workload:
     u_route: np.ndarray  # uniforms for variant/instance choice
     duration: float
     warmup: float
-    # -- monitoring (simlab/drift.py) --
+    # the data each request carries, after drift (simlab/drift.py)
     X: np.ndarray | None = None  # the model dataset's feature matrix; ``row`` indexes it
     drift: Any = None  # a simlab.drift.Drift when ``workload.drift`` is configured
 
@@ -207,7 +223,7 @@ def build_workload(cfg: dict[str, Any], *, streams, duration: float, warmup: flo
         u_route=streams.generator("workload.route").random(n),
         duration=duration, warmup=warmup,
     )
-    if dataset is not None:  # -- monitoring (simlab/drift.py) --
+    if dataset is not None:
         wl.X = dataset.X
         wl.drift = build_drift(cfg.get("drift"), t=t, rows=wl.row, dataset=dataset, streams=streams)
     return wl

@@ -107,10 +107,10 @@ def test_max_instances_is_the_peak_at_one_moment_over_variants() -> None:
 
     ep = RealTimeEndpoint.__new__(RealTimeEndpoint)
 
-    class V:
+    class Fleet:  # the fleets of two variants (one each)
         def __init__(self, idx, timeline):
-            self.idx, self.timeline = idx, timeline
+            self.id, self.timeline = idx, timeline
 
     # a peaks at 4 early, b peaks at 4 late: never 8 at once; at t=100 a drops while b rises
-    ep.variants = [V(0, [(0.0, 4), (100.0, 1)]), V(1, [(0.0, 1), (100.0, 4)])]
+    ep.all_fleets = [Fleet(0, [(0.0, 4), (100.0, 1)]), Fleet(1, [(0.0, 1), (100.0, 4)])]
     assert ep._peak_instances() == 5

@@ -29,7 +29,9 @@ CASES = [
     ("negative-rate", GOOD.replace("rate_per_s: 2", "rate_per_s: -3"), ["workload.rate_per_s: must be a number > 0", "got -3"]),
     ("zero-rate", GOOD.replace("rate_per_s: 2", "rate_per_s: 0"), ["workload.rate_per_s", "got 0"]),
     ("string-rate", GOOD.replace("rate_per_s: 2", "rate_per_s: fast"), ["workload.rate_per_s", "'fast'"]),
-    ("yaml-1.1-exponent", GOOD.replace("rate_per_s: 2", "rate_per_s: 2e3"), ["workload.rate_per_s", "YAML read '2e3' as text: write it as 2.0e+03"]),
+    ("quoted-exponent", GOOD.replace("rate_per_s: 2", "rate_per_s: '2e3'"), ["workload.rate_per_s", "YAML read '2e3' as text: write it as 2.0e+03"]),
+    ("duplicate-top-key", GOOD + "duration: 2h\n", ["line 6: duplicate key 'duration': give each key once (first given on line 2)"]),
+    ("duplicate-nested-key", GOOD.replace("rate_per_s: 2}", "rate_per_s: 2, rate_per_s: 3}"), ["line 3: duplicate key 'rate_per_s'"]),
     ("unknown-arrivals", GOOD.replace("poisson", "poison"), ["workload.arrivals: must be one of", "did you mean 'poisson'"]),
     ("field-of-other-kind", GOOD.replace("rate_per_s: 2", "rate_per_s: 2, peak_rate_per_s: 4"), ["workload.peak_rate_per_s: unknown field"]),
     ("schedule-needs-times", GOOD.replace("{arrivals: poisson, rate_per_s: 2}", "{arrivals: schedule}"), ["workload.times: give exactly one"]),
@@ -48,6 +50,8 @@ CASES = [
     ("bad-name", GOOD.replace("name: rt", "name: my_endpoint!"), ["deployments[0].name: must be a name of at most 63 letters, digits and hyphens"]),
     ("unknown-model", GOOD + "model: breast_cancer_logistic\n", ["model: must be a bundled model", "breast_cancer_logreg"]),
     ("autoscaling-min-max", GOOD.replace("instance_count: 1}", "instance_count: 1, autoscaling: {min_instances: 3, max_instances: 2, target_invocations_per_instance: 100}}"), ["deployments[0].autoscaling.max_instances: must be ≥ min_instances (3)"]),
+    ("async-autoscaling-min-max", GOOD.replace("type: real_time_endpoint, instance_type: ml.m5.large, instance_count: 1}", "type: async_inference, autoscaling: {min_instances: 3, max_instances: 2}}"), ["deployments[0].autoscaling.max_instances: must be ≥ min_instances (3), got 2"]),
+    ("async-count-outside-scaling", GOOD.replace("type: real_time_endpoint, instance_type: ml.m5.large, instance_count: 1}", "type: async_inference, instance_count: 5, autoscaling: {max_instances: 2}}"), ["deployments[0].instance_count: must lie within autoscaling min_instances…max_instances (1…2), got 5"]),
     ("autoscaling-needs-target", GOOD.replace("instance_count: 1}", "instance_count: 1, autoscaling: {max_instances: 2}}"), ["deployments[0].autoscaling.target_invocations_per_instance: is required"]),
     ("count-outside-scaling", GOOD.replace("instance_count: 1}", "instance_count: 5, autoscaling: {max_instances: 2, target_invocations_per_instance: 100}}"), ["deployments[0].instance_count: must lie within autoscaling"]),
     ("variant-weights-zero", GOOD.replace("instance_count: 1}", "instance_count: 1, variants: [{name: a, weight: 0}]}"), ["deployments[0].variants: at least one variant weight must be > 0"]),
@@ -92,6 +96,41 @@ def test_malformed_file_exits_2_naming_the_field(tmp_path, case: str, text: str,
         assert line.startswith(f"error: {tmp_path / 'scenario.yaml'}: "), line
     for fragment in expected:
         assert fragment in err, f"{fragment!r} not in {err!r}"
+
+
+def test_every_duplicate_key_is_one_line_naming_both_lines(tmp_path) -> None:
+    text = GOOD.replace("name: t\n", "name: t\nname: u\n") + "duration: 2h\n"
+    code, out, err = run_cli(tmp_path, text)
+    file = tmp_path / "scenario.yaml"
+    assert code == ExitStatus.USAGE and out == ""
+    assert err.strip().splitlines() == [
+        f"error: {file}: line 2: duplicate key 'name': give each key once (first given on line 1)",
+        f"error: {file}: line 7: duplicate key 'duration': give each key once (first given on line 3)"]
+
+
+def test_exponents_without_a_dot_are_numbers(tmp_path) -> None:
+    import json
+
+    from simlab.cli import Environment as Env
+
+    text = GOOD.replace("rate_per_s: 2", "rate_per_s: 2e0, payload_kb: 1e-3").replace("duration: 1h", "duration: 3.6e3")
+    (tmp_path / "s.yaml").write_text(text, encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["simulate", str(tmp_path / "s.yaml"), "--json"], Env(stdout=out, stderr=err, environ={})) == 0, err.getvalue()
+    assert json.loads(out.getvalue())["duration_s"] == 3600.0
+    from simlab.yamlio import parse_yaml
+
+    assert parse_yaml("[2e3, 1e-3, -1E+2, 1.5, '2e3', e3, 1_0, .5e1]") == [2000.0, 0.001, -100.0, 1.5, "2e3", "e3", 10, 5.0]
+
+
+def test_data_files_and_facts_use_the_same_reader(tmp_path) -> None:
+    from simlab.decide.facts_file import load_facts
+    from simlab.errors import ScenarioError
+
+    path = tmp_path / "facts.yaml"
+    path.write_text("question: rollout\ngoal: simplest\ngoal: reduce_risk\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="line 3: duplicate key 'goal'"):
+        load_facts(path)
 
 
 def test_every_problem_is_reported_at_once(tmp_path) -> None:

@@ -185,7 +185,8 @@ def test_cost_is_instance_seconds_of_whole_jobs_and_a_month_of_the_schedule() ->
     assert s["cost_usd"] == pytest.approx(sum(per_job), abs=1e-5)
     # the first job (at 00:10) scores only 10 minutes of requests: the month uses full periods
     assert d.jobs[0].t_submit == 600 and d.jobs[0].hi - d.jobs[0].lo < d.jobs[1].hi - d.jobs[1].lo
-    assert s["cost_per_month_usd"] == pytest.approx(np.mean(per_job[1:]) * 30 * 48, rel=1e-6)
+    # the billing month is 730 h (AWS pricing convention, shared with the cost model): 1460 half hours
+    assert s["cost_per_month_usd"] == pytest.approx(np.mean(per_job[1:]) * 1460, rel=1e-6)
     assert all(j.duration_s >= 60 for j in d.jobs) and s["cost_usd"] >= 0
 
 

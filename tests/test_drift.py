@@ -81,7 +81,7 @@ def test_missing_values_and_tokens_have_binomially_right_shares_and_are_imputed(
 def test_concept_drift_flips_labels_only_after_at_at_the_given_rate() -> None:
     sim = Simulation(scenario([{"at": "1d", "concept": {"label_flip_rate": 0.2}}],
                               ground_truth={"delay": "1h"}))
-    wl, truth = sim.workload, sim.monitoring.truth
+    wl, truth = sim.workload, sim.features["monitoring"].truth
     flipped = truth.label != sim.dataset.y[wl.row]
     after = wl.t >= DAY
     assert not flipped[~after].any()
@@ -92,7 +92,7 @@ def test_concept_drift_flips_labels_only_after_at_at_the_given_rate() -> None:
 def test_multiclass_flips_go_to_another_class() -> None:
     sim = Simulation(scenario([{"at": 0, "concept": {"label_flip_rate": 0.5}}], model="wine_rf",
                               ground_truth={"delay": "1h"}))
-    y, label = sim.dataset.y[sim.workload.row], sim.monitoring.truth.label
+    y, label = sim.dataset.y[sim.workload.row], sim.features["monitoring"].truth.label
     flipped = label != y
     assert binomial_ok(int(flipped.sum()), flipped.size, 0.5)
     assert set(np.unique(label[flipped])) <= set(np.unique(sim.dataset.y)) and len(np.unique(label[flipped])) == 3
@@ -105,7 +105,7 @@ def test_relabel_gives_the_region_its_label_after_at_and_leaves_the_rest_alone()
     sim = Simulation(scenario([{"at": "1d", "concept": {"relabel": RELABEL}},
                                {"at": "1d", "feature": "mean radius", "shift_sd": -3}],  # moves no one out
                               ground_truth={"delay": "1h"}))
-    wl, ds, label = sim.workload, sim.dataset, sim.monitoring.truth.label
+    wl, ds, label = sim.workload, sim.dataset, sim.features["monitoring"].truth.label
     j = column(sim, "mean radius")
     y, after, region = ds.y[wl.row], wl.t >= DAY, ds.X[wl.row, j] > 15.0  # the true value decides
     assert np.all(label[after & region] == 1)  # deterministic: P(y | x) is now 1 in the region
@@ -119,7 +119,7 @@ def test_relabel_interval_ramp_and_flips_on_top() -> None:
     rel = {"feature": "mean texture", "above": 18.0, "below": 22.0, "label": 0}
     sim = Simulation(scenario([{"at": "1d", "ramp": "1d", "concept": {"relabel": rel}}], duration="3d",
                               ground_truth={"delay": "1h"}))
-    wl, ds, label = sim.workload, sim.dataset, sim.monitoring.truth.label
+    wl, ds, label = sim.workload, sim.dataset, sim.features["monitoring"].truth.label
     x, y = ds.X[wl.row, column(sim, "mean texture")], ds.y[wl.row]
     region, s = (x > 18.0) & (x < 22.0), strength(wl.t, DAY, DAY)
     assert np.all(label[region & (s == 1)] == 0) and np.array_equal(label[~region], y[~region])
@@ -129,7 +129,7 @@ def test_relabel_interval_ramp_and_flips_on_top() -> None:
                                 {"at": "1d", "concept": {"label_flip_rate": 0.2}}], ground_truth={"delay": "1h"}))
     alone = Simulation(scenario([{"at": "1d", "concept": {"relabel": RELABEL}}], ground_truth={"delay": "1h"}))
     flips = both.workload.drift.flips(np.arange(both.workload.n))
-    a, b = alone.monitoring.truth.label, both.monitoring.truth.label
+    a, b = alone.features["monitoring"].truth.label, both.features["monitoring"].truth.label
     np.testing.assert_array_equal(b[flips], 1 - a[flips])  # flips are noise on top of the new concept
     np.testing.assert_array_equal(b[~flips], a[~flips])
 

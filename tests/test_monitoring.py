@@ -90,7 +90,7 @@ def test_linf_distance_is_the_two_sample_ks_statistic(seed: int) -> None:
 
 
 def test_data_quality_distance_metric_equals_ks_on_the_window(small) -> None:
-    sim, ep = small.sim, small.sim.monitoring.endpoints["rt"]
+    sim, ep = small.sim, small.sim.features["monitoring"].endpoints["rt"]
     ex = next(e for e in ep.executions if e.monitor == "data_quality" and e.t == DAY + HOUR)
     idx = ep.capture.window(ex.window_start, ex.window_end, ex.t)
     j = sim.dataset.feature_names.index("mean radius")
@@ -102,7 +102,7 @@ def test_data_quality_distance_metric_equals_ks_on_the_window(small) -> None:
 def test_capture_share_is_binomially_right(small) -> None:
     sim, log = small.sim, small.deployments["rt"].log
     done = (log.error == Err.NONE) & (log.t_done <= sim.duration)
-    captured = sim.monitoring.endpoints["rt"].capture.captured(sim.duration)
+    captured = sim.features["monitoring"].endpoints["rt"].capture.captured(sim.duration)
     assert np.all(done[captured])
     assert binomial_ok(captured.size, int(done.sum()), 0.5)
 
@@ -142,7 +142,7 @@ def test_capture_files_are_valid_and_partitioned_by_inference_hour(written, smal
             assert meta["inferenceTime"][:13].replace("-", "/").replace("T", "/") == hour
             assert rec["captureData"]["endpointInput"]["data"].count(",") == 29
             seen += 1
-    assert seen == small.sim.monitoring.endpoints["rt"].capture.captured(small.sim.duration).size
+    assert seen == small.sim.features["monitoring"].endpoints["rt"].capture.captured(small.sim.duration).size
 
 
 def test_ground_truth_files_are_valid_and_arrive_delay_after_the_request(written, small) -> None:
@@ -166,7 +166,7 @@ def test_written_ground_truth_merges_with_written_capture_on_inference_id(writte
 
     pairs = merge(records(written / "capture"), records(written / "ground_truth"))
     sim = small.sim
-    truth, ep = sim.monitoring.truth, sim.monitoring.endpoints["rt"]
+    truth, ep = sim.features["monitoring"].truth, sim.features["monitoring"].endpoints["rt"]
     captured = ep.capture.captured(sim.duration)
     expected = captured[truth.arrival[captured] <= sim.duration]
     assert len(pairs) == expected.size > 0
@@ -318,14 +318,14 @@ def test_a_step_shift_is_flagged_by_the_first_full_hourly_execution(small) -> No
 
 # -- ground truth and model quality --------------------------------------------------------------------
 def test_labels_arrive_exactly_delay_after_the_request_for_the_covered_share(small) -> None:
-    truth, t = small.sim.monitoring.truth, small.sim.workload.t
+    truth, t = small.sim.features["monitoring"].truth, small.sim.workload.t
     has = truth.has_label
     assert np.array_equal(truth.arrival[has], t[has] + DELAY) and np.all(np.isinf(truth.arrival[~has]))
     assert binomial_ok(int(has.sum()), has.size, 0.7)
 
 
 def test_model_quality_alarms_only_after_the_labels_of_drifted_requests_exist(small) -> None:
-    ep = small.sim.monitoring.endpoints["rt"]
+    ep = small.sim.features["monitoring"].endpoints["rt"]
     assert all(e.window_end == e.t - DELAY for e in ep.executions if e.monitor == "model_quality")
     alarms = small.monitoring.alarms
     mq = alarms[alarms.monitor == "model_quality"]
@@ -368,9 +368,9 @@ def expected_label_counts(sim, dep_log, ep, arrival: np.ndarray) -> tuple[list[i
 def test_model_quality_reads_only_labels_that_have_arrived(monkeypatch) -> None:
     sc, res = late_labels_run()
     sim = res.sim
-    ep, log = sim.monitoring.endpoints["rt"], res.deployments["rt"].log
+    ep, log = sim.features["monitoring"].endpoints["rt"], res.deployments["rt"].log
     arrival = independent_arrivals(sc, sim)
-    np.testing.assert_array_equal(arrival, sim.monitoring.truth.arrival)
+    np.testing.assert_array_equal(arrival, sim.features["monitoring"].truth.arrival)
     arrived, ever = expected_label_counts(sim, log, ep, arrival)
     got = [e.labelled for e in ep.executions if e.monitor == "model_quality"]
     assert got == arrived
@@ -382,7 +382,7 @@ def test_model_quality_reads_only_labels_that_have_arrived(monkeypatch) -> None:
     from simlab.monitoring.ground_truth import GroundTruth
 
     monkeypatch.setattr(GroundTruth, "arrived", lambda self, idx, now: self.has_label[idx])
-    peeking = simlab.run(sc).sim.monitoring.endpoints["rt"]
+    peeking = simlab.run(sc).sim.features["monitoring"].endpoints["rt"]
     peeked = [e.labelled for e in peeking.executions if e.monitor == "model_quality"]
     assert peeked == ever and peeked != arrived
 
@@ -467,7 +467,7 @@ def test_cbpe_false_alarms_without_drift_stay_within_the_documented_bound(name: 
     split (Hoeffding). Uncalibrated models get g only from labels that have arrived."""
     res = cbpe_run(name, below)
     sim = res.sim
-    ep, truth = sim.monitoring.endpoints["rt"], sim.monitoring.truth
+    ep, truth = sim.features["monitoring"].endpoints["rt"], sim.features["monitoring"].truth
     model, ds = load_model(name), dataset(name)
     mq = [e for e in ep.executions if e.monitor == "model_quality"]
     if model.calibrated:

@@ -104,7 +104,7 @@ def test_training_cost_uses_the_instance_catalog(res) -> None:
 
 
 def test_baselines_follow_the_new_model_unless_disabled(res) -> None:
-    eps = res.sim.monitoring.endpoints
+    eps = res.sim.features["monitoring"].endpoints
     deployed = (jobs(res, "nightly").status == "Deployed").sum()
     assert len(eps["nightly"].references) == 1 + deployed
     assert len(eps["on-dq"].references) == 1
@@ -118,7 +118,7 @@ def test_incremental_retraining_calls_partial_fit_on_new_labels_only() -> None:
     res = simlab.run(scenario_from_dict(raw))
     j = res.monitoring.retrainings
     assert list(j.status) == ["Deployed"] * 3 and (j.rows == j.labelled_rows).all()
-    truth, t = res.sim.monitoring.truth, res.sim.workload.t
+    truth, t = res.sim.features["monitoring"].truth, res.sim.workload.t
     log = res.deployments["rt"].log
     done = np.isfinite(log.t_done)
     for k, job in j.iterrows():  # labels that arrived since the previous retraining
@@ -184,7 +184,7 @@ def test_retraining_restores_accuracy_after_a_learnable_concept_drift(relabelled
 
 def test_cbpe_waits_for_each_retrained_uncalibrated_version(relabelled) -> None:
     """The tree is not calibrated: every new version needs its own reference of arrived labels."""
-    ep = relabelled.sim.monitoring.endpoints["nightly"]
+    ep = relabelled.sim.features["monitoring"].endpoints["nightly"]
     deployed = jobs(relabelled, "nightly")
     deployed = deployed[deployed.status == "Deployed"]
     first_live, new = deployed.t_live_s.iloc[0], int(deployed.versions.iloc[0].rsplit("v", 1)[1])
@@ -192,7 +192,7 @@ def test_cbpe_waits_for_each_retrained_uncalibrated_version(relabelled) -> None:
     assert after and all(e.cbpe.startswith("unavailable: ") and f"v{new} is not calibrated" in e.cbpe for e in after)
     assert not any("estimated_accuracy" in e.metrics for e in after)
     assert {("breast_cancer_tree", 0), ("breast_cancer_tree", new)} <= set(ep.cbpe.maps)
-    truth = relabelled.sim.monitoring.truth
+    truth = relabelled.sim.features["monitoring"].truth
     log = relabelled.deployments["nightly"].log
     for (_, version), g in ep.cbpe.maps.items():
         assert np.all(log.model_version[g.reference] == version) and np.all(truth.arrival[g.reference] <= g.t_fit)

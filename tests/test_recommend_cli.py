@@ -89,13 +89,13 @@ BAD_FILES = [
     ("missing-volume", "question: deployment\npayload_mb: 1\ninference_seconds: 1\n",
      ["requests_per_day: is required when question is deployment and records is null"]),
     ("duplicate-key", "question: rollout\ngoal: simplest\ngoal: reduce_risk\n",
-     ["line 3, column 1: invalid YAML syntax, got duplicate key 'goal'"]),
+     ["line 3: duplicate key 'goal': give each key once (first given on line 2)"]),
     ("not-a-mapping", "- question: rollout\n", ["(top level): must be a mapping (facts)"]),
-    # YAML 1.1 (PyYAML's safe_load) reads 1e12 as a string: the message says how to write it
-    ("yaml-1.1-exponent", "question: deployment\nrequests_per_day: 1e12\npayload_mb: 1\n"
+    # simlab's reader takes 1e12 as a number (YAML 1.2); quoted, it is text: the message says so
+    ("quoted-exponent", "question: deployment\nrequests_per_day: '1e12'\npayload_mb: 1\n"
      "inference_seconds: 1\n", ["requests_per_day: must be a number ≥ 0 (YAML read '1e12' as text: "
                                  "write it as 1.0e+12), got '1e12'"]),
-    ("yaml-1.1-exponent-integer", "question: deployment\nrecords: 5e6\npayload_mb: 1\n"
+    ("quoted-exponent-integer", "question: deployment\nrecords: '5e6'\npayload_mb: 1\n"
      "inference_seconds: 1\n", ["records: must be an integer ≥ 1 (YAML read '5e6' as text: "
                                  "write it as 5.0e+06), got '5e6'"]),
     ("several-problems", "question: deployment\nrequests_per_day: -1\npayload_mb: 1\n"
@@ -121,7 +121,8 @@ def test_bad_facts_exit_2_with_one_line_per_problem(tmp_path: Path, text: str,
 
 NUMBER_TEXTS = [
     # id, how requests_per_day is written, read as a number, a hint expected in the error
-    ("yaml-1.1-text", "1e12", False, True),
+    ("exponent-without-dot", "1e12", True, False),
+    ("quoted-exponent", "'1e12'", False, True),
     ("with-dot-and-sign", "1.0e+12", True, False),
     ("plain-float", "1000000000000.0", True, False),
     ("plain-int", "1000000000000", True, False),
@@ -145,7 +146,7 @@ def test_numbers_yaml_reads_as_text_get_a_hint(tmp_path: Path, written: str, num
     assert status == ExitStatus.USAGE and len(err.splitlines()) == 1
     assert ("YAML read" in err) is hint
     if hint:
-        assert f"write it as {float(written):.1e}" in err
+        assert f"write it as {float(written.strip(chr(39))):.1e}" in err
 
 
 def test_missing_file_exits_2(tmp_path: Path) -> None:

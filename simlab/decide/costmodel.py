@@ -1,7 +1,7 @@
 """Monthly cost and p99 latency of each deployment option for a workload built from the facts.
 
 Prices come from :mod:`simlab.facts` (``instances.yaml``, ``prices.yaml``), limits likewise, and the
-model's own assumptions (hours per month, start-up times) from ``simlab/data/rules.yaml``.
+model's own assumptions (start-up times) from ``simlab/data/rules.yaml``; the billing month from simlab/data/prices.yaml.
 Assumptions, also listed in ``docs/decisions.md``:
 
 - Requests arrive as a Poisson stream at the average rate ``requests_per_day / 86,400`` per
@@ -67,8 +67,8 @@ DATAPOINT_S = 60.0
 
 
 def hours_per_month() -> float:
-    """Billing hours in a month (an assumption of ``rules.yaml``)."""
-    return float(assumption("hours_per_month"))
+    """Billing hours in a month (simlab/data/prices.yaml, shared with batch transform)."""
+    return service_facts.hours_per_month()
 
 
 def _days_per_month() -> float:

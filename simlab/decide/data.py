@@ -24,10 +24,10 @@ class Assumption:
 
 @cache
 def _document() -> dict[str, Any]:
-    import yaml
+    from simlab.yamlio import load_yaml
 
     text = resources.files("simlab").joinpath("data/rules.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return load_yaml(text, file="simlab/data/rules.yaml")
 
 
 @cache

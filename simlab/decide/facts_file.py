@@ -144,43 +144,14 @@ def validate_facts(raw: Any, *, file: str = "<facts>") -> dict[str, Any]:
 
 
 def read_yaml(text: str, *, file: str) -> Any:
-    """Parse YAML with the safe loader, rejecting duplicate keys.
+    """Parse YAML with simlab's one reader (simlab.yamlio: safe, duplicate keys rejected).
 
     Raises:
-        ScenarioError: on a syntax error (with its line and column) or a duplicate key.
+        ScenarioError: on a syntax error (with its line and column) or a duplicate key (both lines).
     """
-    import yaml
+    from simlab.yamlio import load_yaml
 
-    loader = _strict_loader()(text)
-    try:
-        return loader.get_single_data()
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(top level)"
-        what = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ScenarioError([Problem(where, "invalid YAML syntax", what)], file=file) from None
-    finally:
-        loader.dispose()
-
-
-@cache
-def _strict_loader() -> type:
-    import yaml
-
-    class StrictLoader(yaml.SafeLoader):
-        """SafeLoader that refuses a key given twice in one mapping."""
-
-        def construct_mapping(self, node: Any, deep: bool = False) -> dict:
-            seen: set = set()
-            for key_node, _ in node.value:
-                key = self.construct_object(key_node, deep=deep)
-                if key in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key {key!r}", key_node.start_mark)
-                seen.add(key)
-            return super().construct_mapping(node, deep=deep)
-
-    return StrictLoader
+    return load_yaml(text, file=file)
 
 
 def load_facts(path: str | Path) -> dict[str, Any]:

@@ -24,24 +24,24 @@ import numpy as np
 from simlab import facts
 from simlab.accounting import latency_stats, rnd
 from simlab.autoscaling import METRIC_PERIOD_S, TargetTracking, time_average
-from simlab.deployments.base import COMMON_FIELDS, Deployment, Lease
+from simlab.deployments.base import (
+    COMMON_FIELDS,
+    Deployment,
+    Faults,
+    FleetInfo,
+    Lease,
+    count_within_scaling,
+)
 from simlab.deployments.realtime import SERVICE_TIME, InstanceTypeKind
 from simlab.distributions import Dist
 from simlab.errors import Problem
 from simlab.records import Err
-from simlab.schema import Bool, Duration, Field, Float, Int, Nested, Schema, Str
+from simlab.schema import Bool, Duration, Field, Float, Int, Nested, Schema, Str, ordered
 
 __all__ = ["AsyncEndpoint", "SCHEMA", "ASYNC_AUTOSCALING_SCHEMA"]
 
 _L = "async_inference."
 _BLOCK = 8192  # backlog entries converted to Python floats at a time by the dispatch loop
-
-
-def _autoscaling_checks(cfg: dict, path: str) -> list[Problem]:
-    if cfg["max_instances"] < cfg["min_instances"]:
-        return [Problem(f"{path}.max_instances", f"must be ≥ min_instances ({cfg['min_instances']})",
-                        str(cfg["max_instances"]))]
-    return []
 
 
 ASYNC_AUTOSCALING_SCHEMA = Schema("async autoscaling", [
@@ -71,7 +71,7 @@ ASYNC_AUTOSCALING_SCHEMA = Schema("async autoscaling", [
               "(facts async_inference.scale_from_zero_datapoints: the DG example alarm)"),
     Field("scale_from_zero_cooldown", Duration(), default=float(facts.limit(_L + "scale_from_zero_cooldown_s")),
           unit="s", doc="Cooldown of the step policy (facts async_inference.scale_from_zero_cooldown_s)"),
-], checks=(_autoscaling_checks,))
+], checks=(ordered("min_instances", "max_instances"),))
 
 
 def _fleet_check(cfg: dict, path: str) -> list[Problem]:
@@ -79,10 +79,7 @@ def _fleet_check(cfg: dict, path: str) -> list[Problem]:
     if auto is None and n < 1:
         return [Problem(f"{path}.instance_count", "must be ≥ 1 without autoscaling (0 needs autoscaling "
                         "with min_instances 0, which can scale up from zero)", str(n))]
-    if auto is not None and not auto["min_instances"] <= n <= auto["max_instances"]:
-        return [Problem(f"{path}.instance_count", f"must lie within autoscaling min_instances…max_instances "
-                        f"({auto['min_instances']}…{auto['max_instances']})", str(n))]
-    return []
+    return count_within_scaling(cfg, path)
 
 
 SCHEMA = Schema("async_inference", [
@@ -115,6 +112,32 @@ SCHEMA = Schema("async_inference", [
 ], checks=(_fleet_check,))
 
 
+class AsyncFleet:
+    """Instances of one configuration serving the endpoint's one backlog (owner API ``add_fleet``).
+
+    The backlog is shared: the routed fleet's in-service instances take its heads; a fleet that
+    is not routed keeps its instances idle (billed) until routed or retired."""
+
+    def __init__(self, fid: int, *, model: str | None, model_version: int, instance_type: str, count: int,
+                 service: Dist | str, startup: float, faults: Faults, config_name: str) -> None:
+        self.id, self.model, self.model_version = fid, model, model_version
+        self.itype = facts.instance(instance_type)
+        self.count, self.service, self.startup, self.faults = count, service, startup, faults
+        self.config_name = config_name
+        self.standby: list[int] = []  # in service, not routed: instance ids
+        self.t_ready = self.t_retired = math.nan
+        self.failed = False
+        self.ready: Any = None
+        self.rng: np.random.Generator | None = None
+
+    def state(self, now: float, routed: bool, busy_until: float) -> str:
+        if self.failed:
+            return "failed"
+        if not math.isnan(self.t_retired):
+            return "draining" if now < busy_until else "retired"
+        return "provisioning" if math.isnan(self.t_ready) else "in_service"
+
+
 class AsyncEndpoint(Deployment):
     """A SageMaker asynchronous endpoint: FIFO backlog, TTL expiry, scale to zero and back."""
 
@@ -143,13 +166,23 @@ class AsyncEndpoint(Deployment):
         self.timeline: list[tuple[float, int]] = []  # (time, instances in service)
         self._no_capacity: list[bool] = []  # HasBacklogWithoutCapacity at each minute boundary
         self._last_step = -math.inf
+        self.suspended = False  # suspend_autoscaling
+        self.startup = auto["instance_startup"] if auto else float(facts.limit("real_time_endpoint.default_instance_startup_s"))
+        self.all_fleets = [AsyncFleet(0, model=config.get("model"), model_version=config["model_version"],
+                                      instance_type=config["instance_type"], count=config["instance_count"],
+                                      service=self.service, startup=self.startup, faults=Faults(),
+                                      config_name=f"{self.name}-config")]
+        self.routed = self.all_fleets[0]  # the fleet whose instances take the backlog's heads
+        self._inst_fleet: list[int] = []  # per instance: its fleet id
 
     # -- life cycle ----------------------------------------------------------------------------
     def start(self) -> None:
         """Precompute the accepted requests and their model times; launch the initial fleet."""
         wl = self.sim.workload
-        if self.service == "profile":
-            self.service = self.sim.profiled_service_time(self.model_of_variant(0))
+        self.service = self.resolve_service_time(self.service, self.model_of_variant(0))
+        f0 = self.all_fleets[0]
+        f0.service, f0.ready, f0.t_ready = self.service, self.sim.env.event(), 0.0
+        f0.ready.succeed(True)
         self._q = np.flatnonzero(wl.payload_bytes <= self.max_payload)  # backlog order = arrival order
         self._qt = wl.t[self._q]
         self._svc = self.service.ppf(wl.u_service[self._q])
@@ -165,13 +198,10 @@ class AsyncEndpoint(Deployment):
         """Advance the backlog to ``t``: take arrivals before ``t``, dispatch to workers free by
         ``t``, expire requests older than the TTL. Idempotent; call before changing the fleet."""
         t = min(t, self.sim.duration)
-        wl = self.sim.workload
-        i0, i1 = self._next, wl.upto(t)
+        i0, i1 = self.take_arrivals(t)
         if i1 > i0:
-            self._next = i1
-            big = np.arange(i0, i1)[wl.payload_bytes[i0:i1] > self.max_payload]
-            self.log.error[big] = Err.PAYLOAD_TOO_LARGE
-            self.log.t_done[big] = wl.t[big]
+            idx = np.arange(i0, i1)
+            self.reject_oversize(idx[self.oversize(idx)])
             self._tail = int(np.searchsorted(self._qt, t, side="left"))
         self._dispatch(t)
         self._expire(t)
@@ -213,13 +243,17 @@ class AsyncEndpoint(Deployment):
         ok = np.isfinite(starts)
         self._expire_positions(pos[~ok])
         idx, p, s = self._q[pos[ok]], pos[ok], starts[ok]
-        log = self.log
-        log.model_version[idx] = self.config["model_version"]
+        log, f = self.log, self.routed
+        log.model_version[idx] = f.model_version
+        log.fleet[idx] = f.id
         log.t_start[idx], log.instance[idx] = s, insts[ok]
         log.model_s[idx] = log.busy_s[idx] = self._busy[p]
         log.overhead_s[idx] = self.overhead_s
         log.t_done[idx] = s + self._busy[p] + self.overhead_s
-        log.error[idx[self._svc[p] > self.timeout]] = Err.TIMEOUT
+        timeout = self._svc[p] > self.timeout
+        log.error[idx[timeout]] = Err.TIMEOUT
+        if f.faults.error_rate > 0.0 and idx.size:  # the container answers with a 5xx ModelError
+            log.error[idx[(f.rng.random(idx.size) < f.faults.error_rate) & ~timeout]] = Err.MODEL_ERROR
 
     def _expire(self, t: float) -> None:
         """Heads still waiting that arrived more than the TTL before ``t`` expire (they form a prefix)."""
@@ -245,6 +279,7 @@ class AsyncEndpoint(Deployment):
         iid = len(self.t_up)
         self.t_up.append(now)
         self.t_end.append(math.nan)
+        self._inst_fleet.append(self.routed.id)
         self.accepting.append(iid)
         for _ in range(self.workers):
             heapq.heappush(self._heap, (now, iid))
@@ -282,7 +317,7 @@ class AsyncEndpoint(Deployment):
 
     def _bring_up(self):
         env = self.sim.env
-        yield env.timeout(self.auto["instance_startup"])
+        yield env.timeout(self.startup)
         self.pending -= 1
         if self.cancelled > 0:
             self.cancelled -= 1
@@ -292,6 +327,191 @@ class AsyncEndpoint(Deployment):
         self.timeline.append((env.now, len(self.accepting)))
         self._dispatch(env.now)
 
+    # -- owner API: every change to the live endpoint goes through these ------------------------
+    def _fleet(self, fleet_id: int) -> AsyncFleet:
+        if not isinstance(fleet_id, int | np.integer) or not 0 <= fleet_id < len(self.all_fleets):
+            raise ValueError(f"{self.name}: unknown fleet {fleet_id!r}; fleets: 0…{len(self.all_fleets) - 1}")
+        return self.all_fleets[int(fleet_id)]
+
+    def _check_variant(self, variant: str) -> None:
+        if variant != "AllTraffic":
+            raise ValueError(f"{self.name}: an async endpoint has one variant, 'AllTraffic'; got {variant!r}")
+
+    def _busy_until(self, f: AsyncFleet) -> float:
+        ends = [t for t, fid in zip(self.t_end, self._inst_fleet, strict=True) if fid == f.id and not math.isnan(t)]
+        return max(ends, default=f.t_retired)
+
+    def fleets(self) -> list[FleetInfo]:
+        """Every fleet the endpoint has had, with its state now."""
+        now = self.sim.env.now
+        out = []
+        for f in self.all_fleets:
+            n = len(self.accepting) if f is self.routed else len(f.standby)
+            out.append(FleetInfo(f.id, "AllTraffic", f.model or self.model_of_variant(0), int(f.model_version),
+                                 f.itype.name, n, f.config_name, f.state(now, f is self.routed, self._busy_until(f))))
+        return out
+
+    def model_of_fleet(self, fleet: int) -> str:
+        return self.all_fleets[fleet].model or self.model_of_variant(0)
+
+    def set_variant_weights(self, weights: dict[str, float]) -> None:
+        """The one variant keeps all traffic (checked for the API's sake).
+
+        Raises:
+            ValueError: another variant name or a weight ≤ 0.
+        """
+        for name, w in weights.items():
+            self._check_variant(name)
+            if not w > 0:
+                raise ValueError(f"{self.name}: the only variant's weight must be > 0, got {w!r}")
+        self.admit_until(self.sim.env.now)
+
+    def set_instance_count(self, variant: str, n: int) -> None:
+        """DesiredInstanceCount of the routed fleet (0 allowed: requests wait in the backlog).
+
+        Raises:
+            ValueError: another variant or n < 0.
+        """
+        self._check_variant(variant)
+        if not isinstance(n, int | np.integer) or n < 0:
+            raise ValueError(f"{self.name}: instance count must be an integer ≥ 0, got {n!r}")
+        self.admit_until(self.sim.env.now)
+        if int(n) != self.desired:
+            self._resize(int(n))
+        self._dispatch(self.sim.env.now)
+
+    def add_fleet(self, variant: str, *, model: str | None = None, model_version: int = 0,
+                  instance_type: str | None = None, instance_count: int | None = None,
+                  service_time: Dist | str | None = None, faults: Faults | None = None,
+                  config_name: str | None = None, shadow: bool = False, sampling_percentage: float = 100.0,
+                  startup_s: float | None = None) -> int:
+        """Provision a fleet (start-up: ``startup_s``, else the endpoint's instance start-up); it
+        takes backlog heads once ``set_fleet_traffic`` routes the endpoint to it. Returns its id.
+
+        Raises:
+            ValueError: another variant, a shadow fleet (async endpoints have none), or a bad value.
+        """
+        self._check_variant(variant)
+        if shadow:
+            raise ValueError(f"{self.name}: shadow variants exist on real-time endpoints only")
+        if instance_type is not None and instance_type not in facts.instance_types():
+            raise ValueError(f"{self.name}: unknown instance type {instance_type!r}")
+        count = self.config["instance_count"] if instance_count is None else instance_count
+        if not isinstance(count, int | np.integer) or count < 1:
+            raise ValueError(f"{self.name}: instance_count must be an integer ≥ 1, got {count!r}")
+        model = model or self.model_of_variant(0)
+        if model_version > 0:
+            try:
+                self.sim.model(model, int(model_version))
+            except KeyError:
+                raise ValueError(f"{self.name}: model {model!r} has no version {model_version} in this run") from None
+        self.admit_until(self.sim.env.now)
+        f = AsyncFleet(len(self.all_fleets), model=model, model_version=int(model_version),
+                       instance_type=instance_type or self.itype.name, count=int(count),
+                       service=self.resolve_service_time(self.service if service_time is None else service_time, model),
+                       startup=self.startup if startup_s is None else float(startup_s), faults=faults or Faults(),
+                       config_name=config_name or f"{self.name}-config-{len(self.all_fleets)}")
+        f.ready = self.sim.env.event()
+        if f.faults.error_rate > 0.0:
+            f.rng = self.sim.streams.generator(f"{self.name}.fleet.{f.id}.faults")
+        self.all_fleets.append(f)
+        self.sim.env.process(self._provision(f))
+        return f.id
+
+    def _provision(self, f: AsyncFleet):
+        env = self.sim.env
+        yield env.timeout(f.startup)
+        if f.faults.startup_failure or not math.isnan(f.t_retired):
+            f.failed = f.faults.startup_failure
+            f.ready.succeed(False)
+            return
+        self.admit_until(env.now)
+        for _ in range(f.count):  # in service, idle until routed
+            f.standby.append(len(self.t_up))
+            self.t_up.append(env.now)
+            self.t_end.append(math.nan)
+            self._inst_fleet.append(f.id)
+        f.t_ready = env.now
+        f.ready.succeed(True)
+
+    def fleet_ready(self, fleet_id: int):
+        """A simpy.Event whose value is True once the fleet is in service, False when its start-up failed."""
+        return self._fleet(fleet_id).ready
+
+    def set_fleet_traffic(self, variant: str, shares: dict[int, float]) -> None:
+        """Route the backlog to one fleet (share 1; the one backlog cannot be split): its instances
+        take the heads from now on, with its model time, faults and model version; the previous
+        fleet's instances stop taking work and drain (billed until their last request finishes).
+
+        Raises:
+            ValueError: shares other than one fleet at 1, or a fleet not in service.
+        """
+        self._check_variant(variant)
+        to = [fid for fid, x in shares.items() if x > 0]
+        if len(to) != 1 or not math.isclose(shares[to[0]], 1.0, abs_tol=1e-9):
+            raise ValueError(f"{self.name}: an async endpoint routes its one backlog to one fleet (share 1), "
+                             f"got {shares!r}")
+        f = self._fleet(to[0])
+        now = self.sim.env.now
+        if f is self.routed:
+            return
+        state = f.state(now, False, self._busy_until(f))
+        if state != "in_service":
+            raise ValueError(f"{self.name}: fleet {f.id} is {state}, it cannot take traffic")
+        self.admit_until(now)
+        self.cancelled = self.pending  # launches of the old fleet are called off
+        self._retire(now, len(self.accepting))
+        self.routed = f
+        for iid in f.standby:
+            self.accepting.append(iid)
+            for _ in range(self.workers):
+                heapq.heappush(self._heap, (now, iid))
+        f.standby = []
+        self.desired = len(self.accepting)
+        self.timeline.append((now, len(self.accepting)))
+        h = self._head  # requests still waiting get the new fleet's model times
+        svc = f.service.ppf(self.sim.workload.u_service[self._q[h:]]) * f.faults.latency_multiplier
+        self._svc[h:], self._busy[h:] = svc, np.minimum(svc, self.timeout)
+        self._dispatch(now)
+
+    def retire_fleet(self, fleet_id: int) -> None:
+        """A fleet that is not routed stops (idle instances stop billing now; drained ones already did).
+
+        Raises:
+            ValueError: for the routed fleet (route the backlog elsewhere first).
+        """
+        f = self._fleet(fleet_id)
+        if f is self.routed:
+            raise ValueError(f"{self.name}: fleet {fleet_id} takes the backlog; route it to another fleet first")
+        now = self.sim.env.now
+        self.admit_until(now)
+        if math.isnan(f.t_retired):
+            f.t_retired = now
+        for iid in f.standby:
+            self.t_end[iid] = now
+        f.standby = []
+
+    def set_model_version(self, fleet_id: int, version: int) -> None:
+        """Requests the fleet takes from now on are served by ``version`` of its model.
+
+        Raises:
+            ValueError: an unknown fleet or a version nobody registered.
+        """
+        f = self._fleet(fleet_id)
+        if version > 0:
+            try:
+                self.sim.model(self.model_of_fleet(f.id), int(version))
+            except KeyError:
+                raise ValueError(f"{self.name}: model has no version {version} in this run") from None
+        self.admit_until(self.sim.env.now)
+        f.model_version = int(version)
+
+    def suspend_autoscaling(self, variant: str, suspended: bool) -> None:
+        """Suspend (or resume) both scaling policies, as during a blue/green update."""
+        self._check_variant(variant)
+        self.admit_until(self.sim.env.now)
+        self.suspended = bool(suspended)
+
     # -- auto scaling --------------------------------------------------------------------------
     def _autoscale(self):
         """Once a minute, at the boundary: sample the metrics, run both policies, keep the larger."""
@@ -299,6 +519,8 @@ class AsyncEndpoint(Deployment):
         while True:
             yield env.timeout(METRIC_PERIOD_S)
             self.admit_until(env.now)
+            if self.suspended:  # owner API suspend_autoscaling
+                continue
             backlog, n = self.backlog_size(env.now), len(self.accepting)
             self._no_capacity.append(backlog > 0 and n == 0)
             mean_backlog = self._mean_backlog(env.now - METRIC_PERIOD_S, env.now)
@@ -339,10 +561,11 @@ class AsyncEndpoint(Deployment):
     # -- results -------------------------------------------------------------------------------
     def finish(self) -> None:
         super().finish()
-        end, price = self.sim.duration, self.itype.price_per_hour / 3600.0
-        for t0, t1 in zip(self.t_up, self.t_end, strict=True):
+        end = self.sim.duration
+        for t0, t1, fid in zip(self.t_up, self.t_end, self._inst_fleet, strict=True):
             stop = end if math.isnan(t1) else min(end, t1)
-            self.leases.append(Lease(t0, stop, price, self.workers))
+            price = self.all_fleets[fid].itype.price_per_hour / 3600.0
+            self.leases.append(Lease(t0, stop, price, self.workers, 0, fid))
 
     def _leave_times(self) -> tuple[np.ndarray, np.ndarray]:
         """(arrival, time it left the backlog) of each accepted request, in backlog order: when

@@ -57,7 +57,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["BatchTransform", "SCHEMA", "Job"]
 
 DAY = 86400.0
-MONTH_S = 30 * DAY
 EVERY_WORDS = {"hourly": 3600.0, "daily": DAY, "weekly": 7 * DAY}
 DEFAULT_SERVICE = Dist.exponential(0.040)
 PRODUCT_KEY = "batch_transform.max_concurrency_x_payload_mb"
@@ -329,8 +328,7 @@ class BatchTransform(Deployment):
         return self.sim.workload.t if self.input is None else self._arrivals
 
     def start(self) -> None:
-        if self.service == "profile":
-            self.service = self.sim.profiled_service_time(self.model_of_variant(0))
+        self.service = self.resolve_service_time(self.service, self.model_of_variant(0))
         u0 = self.sim.workload.u_service if self.input is None else \
             self.sim.streams.generator(f"{self.name}.service").random(self.log.n)
         self._record_times(u0)
@@ -505,7 +503,7 @@ class BatchTransform(Deployment):
         if self.schedule is not None:
             full = [j for j in jobs if self._covers_full_period(j)] or jobs
             per_job = sum(self.job_cost_usd(j) for j in full) / len(full) if full else None
-            out["cost_per_month_usd"] = rnd(per_job * MONTH_S / self.schedule["every"]) if full else None
+            out["cost_per_month_usd"] = rnd(per_job * facts.hours_per_month() * 3600.0 / self.schedule["every"]) if full else None
         if self.containers:
             done = sel & np.isfinite(self.log.t_start) & (self.log.error == Err.NONE)
             out["container_latency_ms"] = {c["name"]: rnd(float(self.container_s[done, k].mean() * 1000), 3)

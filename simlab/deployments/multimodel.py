@@ -177,10 +177,14 @@ class MultiModelEndpoint(Deployment):
     def model_of_variant(self, v: int) -> str:
         return self.base()
 
+    @classmethod
+    def models_named(cls, config: dict) -> list[tuple[str, str]]:
+        base = (config.get("models") or {}).get("base") if isinstance(config.get("models"), dict) else None
+        return super().models_named(config) + ([("models.base", base)] if isinstance(base, str) else [])
+
     def start(self) -> None:
         sim, cfg = self.sim, self.config
-        if self.service == "profile":
-            self.service = sim.profiled_service_time(self.base())
+        self.service = self.resolve_service_time(self.service, self.base())
         u = sim.streams.generator(f"{self.name}.target_model").random(sim.workload.n)
         cdf = np.cumsum(popularity_weights(cfg["popularity"], self.n_models))
         self.target[:] = np.minimum(np.searchsorted(cdf, u, side="right"), self.n_models - 1)
@@ -201,14 +205,12 @@ class MultiModelEndpoint(Deployment):
     # -- requests ------------------------------------------------------------------------------
     def admit_until(self, t: float) -> None:
         wl, log = self.sim.workload, self.log
-        i0, i1 = self._next, wl.upto(min(t, self.sim.duration))
+        i0, i1 = self.take_arrivals(t)
         if i1 > i0:
-            self._next = i1
             idx = np.arange(i0, i1)
             svc = self.service.ppf(wl.u_service[idx])
-            too_big = wl.payload_bytes[idx] > self.max_payload
-            log.error[idx[too_big]] = Err.PAYLOAD_TOO_LARGE
-            log.t_done[idx[too_big]] = wl.t[idx[too_big]]
+            too_big = self.oversize(idx)
+            self.reject_oversize(idx[too_big])
             log.error[idx[~too_big & (svc > self.max_processing)]] = Err.TIMEOUT
             busy = np.minimum(svc, self.max_processing)
             log.busy_s[idx], log.model_s[idx] = busy, busy

@@ -174,6 +174,13 @@ class SerialInferencePipeline(RealTimeEndpoint):
         self.times = np.empty((0, len(self.containers)))
         self.chain_s = np.empty(0)
 
+    @classmethod
+    def scenario_problems(cls, config: dict, scenario: dict, path: str) -> list[Problem]:
+        """Container steps checked against the scenario's model when the deployment names none."""
+        if config.get("containers") and not config.get("model"):
+            return step_problems({**config, "model": scenario["model"]}, path)
+        return []
+
     def bind(self, sim: Simulation) -> None:
         """Attach, and split the model's steps over the containers.
 

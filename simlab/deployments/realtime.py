@@ -20,10 +20,17 @@ import numpy as np
 
 from simlab import facts
 from simlab.autoscaling import AUTOSCALING_SCHEMA, METRIC_PERIOD_S, TargetTracking, time_average
-from simlab.deployments.base import COMMON_FIELDS, NAME_PATTERN, Deployment, Lease
+from simlab.deployments.base import (
+    COMMON_FIELDS,
+    NAME_PATTERN,
+    Deployment,
+    Faults,
+    FleetInfo,
+    Lease,
+    count_within_scaling,
+)
 from simlab.distributions import Dist, DistSpec
 from simlab.errors import Problem
-from simlab.monitoring.config import MONITORING_FIELDS
 from simlab.records import Err
 from simlab.schema import (
     Any_,
@@ -83,12 +90,7 @@ def _weights_check(cfg: dict, path: str) -> list[Problem]:
                 for _ in [0] if len(set(names)) != len(names)]
     if variants and sum(v["weight"] for v in variants) <= 0:
         problems.append(Problem(f"{path}.variants", "at least one variant weight must be > 0", "all 0"))
-    auto = cfg.get("autoscaling")
-    if auto and not auto["min_instances"] <= cfg["instance_count"] <= auto["max_instances"]:
-        problems.append(Problem(f"{path}.instance_count", f"must lie within autoscaling min_instances…"
-                                f"max_instances ({auto['min_instances']}…{auto['max_instances']})",
-                                str(cfg["instance_count"])))
-    return problems
+    return problems + count_within_scaling(cfg, path)
 
 
 SCHEMA = Schema("real_time_endpoint", [
@@ -110,7 +112,6 @@ SCHEMA = Schema("real_time_endpoint", [
     Field("variants", ListOf(Schema("variant", VARIANT_FIELDS), min_len=1,
                              max_len=facts.limit("real_time_endpoint.max_variants")),
           default=None, doc="production variants (1–10); omitted = one variant `AllTraffic`"),
-    *MONITORING_FIELDS,  # data_capture, monitors, retraining (behaviour in simlab/monitoring)
 ], checks=(_weights_check,))
 
 
@@ -131,26 +132,75 @@ class Instance:
         return max(self.free)
 
 
+class Fleet:
+    """Instances of one variant serving one model version with one configuration: the variant's
+    initial fleet, or one added through the owner API (``add_fleet``, e.g. a green fleet)."""
+
+    def __init__(self, fid: int, variant: Variant, *, model: str | None, model_version: int, instance_type: str,
+                 count: int, workers: int, service: Dist | str, startup: float, faults: Faults,
+                 config_name: str, shadow: bool = False, sampling: float = 100.0) -> None:
+        self.id, self.variant = fid, variant
+        self.model, self.model_version = model, model_version
+        self.instance_type = facts.instance(instance_type)
+        self.count, self.workers, self.service, self.startup = count, workers, service, startup
+        self.faults, self.config_name, self.shadow, self.sampling = faults, config_name, shadow, sampling
+        self.instances: list[Instance] = []
+        self.accepting: list[Instance] = []
+        self.desired = count
+        self.pending = 0  # launches under way
+        self.cancelled = 0  # of those, launches a scale-in called off
+        self.timeline: list[tuple[float, int]] = []  # (time, instances in service)
+        self.t_ready = math.nan  # when it entered service
+        self.t_retired = math.nan  # retire_fleet called
+        self.t_drained = math.nan  # its last request finished after retirement
+        self.failed = False
+        self.ready: Any = None  # simpy.Event: value True when in service, False on a start-up failure
+        self.rng: np.random.Generator | None = None  # fault draws (stream ``{endpoint}.fleet.{id}.faults``)
+        self.log: Any = None  # a shadow fleet's own RequestLog (its responses never reach callers)
+
+    def state(self, now: float) -> str:
+        if self.failed:
+            return "failed"
+        if not math.isnan(self.t_retired):
+            return "draining" if now < self.t_drained else "retired"
+        return "provisioning" if math.isnan(self.t_ready) else "in_service"
+
+
 class Variant:
-    """A production variant's configuration and live fleet."""
+    """A production variant: its weight, auto scaling and fleets (one until the owner API adds
+    more). The fleet attributes read here are those of its ``primary`` fleet, the one auto scaling
+    and ``set_instance_count`` act on (the routed fleet with the largest share)."""
 
     def __init__(self, idx: int, cfg: dict, endpoint_cfg: dict) -> None:
         get = lambda k: cfg[k] if cfg.get(k) is not None else endpoint_cfg.get(k)  # noqa: E731
         self.idx, self.name, self.weight = idx, cfg["name"], cfg["weight"]
-        self.model, self.model_version = get("model"), cfg.get("model_version", 0)
-        self.instance_type = facts.instance(get("instance_type"))
-        self.count = get("instance_count")
-        self.workers = get("workers_per_instance")
-        self.service: Dist | str = get("service_time")
+        self.model = get("model")
         auto = get("autoscaling")
         self.scaler = TargetTracking.from_config(auto) if auto else None
-        self.startup = auto["instance_startup"] if auto else 0.0
-        self.instances: list[Instance] = []
-        self.accepting: list[Instance] = []
-        self.desired = self.count
-        self.pending = 0  # launches under way
-        self.cancelled = 0  # of those, launches a scale-in called off
-        self.timeline: list[tuple[float, int]] = []  # (time, instances in service)
+        self.startup = auto["instance_startup"] if auto else float(facts.limit("real_time_endpoint.default_instance_startup_s"))
+        self.suspended = False  # suspend_autoscaling
+        self.fleets: list[Fleet] = []
+        self.shares: dict[int, float] = {}  # fleet id -> share of this variant's traffic
+        self.primary: Fleet | None = None
+        self._cfg = (get("instance_type"), get("instance_count"), get("workers_per_instance"), get("service_time"),
+                     cfg.get("model_version", 0))
+
+    def routed(self) -> list[tuple[Fleet, float]]:
+        """Fleets that receive traffic, in id order, with their shares."""
+        return [(f, self.shares[f.id]) for f in self.fleets if self.shares.get(f.id, 0.0) > 0.0]
+
+    # the primary fleet's state, under the names auto scaling uses
+    instances = property(lambda self: self.primary.instances)
+    accepting = property(lambda self: self.primary.accepting)
+    timeline = property(lambda self: self.primary.timeline)
+    count = property(lambda self: self.primary.count)
+    workers = property(lambda self: self.primary.workers)
+    instance_type = property(lambda self: self.primary.instance_type)
+    model_version = property(lambda self: self.primary.model_version)
+    service = property(lambda self: self.primary.service)
+    desired = property(lambda self: self.primary.desired, lambda self, n: setattr(self.primary, "desired", n))
+    pending = property(lambda self: self.primary.pending, lambda self, n: setattr(self.primary, "pending", n))
+    cancelled = property(lambda self: self.primary.cancelled, lambda self, n: setattr(self.primary, "cancelled", n))
 
 
 class RealTimeEndpoint(Deployment):
@@ -164,6 +214,13 @@ class RealTimeEndpoint(Deployment):
         raw_variants = config.get("variants") or [{"name": "AllTraffic", "weight": 1.0,
                                                     "model_version": config.get("model_version", 0)}]
         self.variants = [Variant(i, v, config) for i, v in enumerate(raw_variants)]
+        self.all_fleets: list[Fleet] = []  # index = fleet id (log.fleet, Lease.fleet)
+        for v in self.variants:  # initial fleets: ids 0…V-1 in variant order
+            itype, count, workers, service, version = v._cfg
+            f = self._new_fleet(v, model=v.model, model_version=version, instance_type=itype, count=count,
+                                workers=workers, service=service, startup=v.startup, faults=Faults(),
+                                config_name=f"{self.name}-config")
+            v.shares[f.id], v.primary = 1.0, f
         self.routing = config["routing"]
         self.overhead_s = config["overhead_ms"] / 1000.0
         self.max_payload = facts.limit("real_time_endpoint.max_payload_bytes")
@@ -175,22 +232,42 @@ class RealTimeEndpoint(Deployment):
     def model_of_variant(self, v: int) -> str:
         return self.variants[v].model or self.sim.scenario.model
 
+    def model_of_fleet(self, fleet: int) -> str:
+        f = self.all_fleets[fleet]
+        return f.model or self.model_of_variant(f.variant.idx)
+
     # -- fleet ---------------------------------------------------------------------------------
+    def _new_fleet(self, v: Variant, **kw: Any) -> Fleet:
+        f = Fleet(len(self.all_fleets), v, **kw)
+        self.all_fleets.append(f)
+        v.fleets.append(f)
+        return f
+
     def start(self) -> None:
+        for f in self.all_fleets:
+            self._bind_fleet(f)
+            for _ in range(f.count):
+                self._launch(f, 0.0)
+            f.t_ready = 0.0
+            f.timeline.append((0.0, len(f.accepting)))
+            f.ready.succeed(True)
         for v in self.variants:
-            if v.service == "profile":
-                v.service = self.sim.profiled_service_time(self.model_of_variant(v.idx))
-            for _ in range(v.count):
-                self._launch(v, 0.0)
-            v.timeline.append((0.0, len(v.accepting)))
             if v.scaler is not None:
                 self.sim.env.process(self._autoscale(v))
         self.sim.env.process(self._ticker())
 
-    def _launch(self, v: Variant, t_up: float) -> None:
-        inst = Instance(len(v.instances), t_up, v.workers)
-        v.instances.append(inst)
-        v.accepting.append(inst)
+    def _bind_fleet(self, f: Fleet) -> None:
+        """Resolve ``"profile"``, create its ready event and its fault stream."""
+        f.service = self.resolve_service_time(f.service, f.model or self.model_of_variant(f.variant.idx))
+        f.ready = self.sim.env.event()
+        if f.faults.error_rate > 0.0:
+            f.rng = self.sim.streams.generator(f"{self.name}.fleet.{f.id}.faults")
+
+    def _launch(self, v: Variant | Fleet, t_up: float) -> None:
+        f = v.primary if isinstance(v, Variant) else v
+        inst = Instance(len(f.instances), t_up, f.workers)
+        f.instances.append(inst)
+        f.accepting.append(inst)
 
     def _retire(self, v: Variant, now: float) -> None:
         inst = v.accepting.pop()  # newest first
@@ -207,6 +284,8 @@ class RealTimeEndpoint(Deployment):
         while True:
             yield env.timeout(METRIC_PERIOD_S)
             self.admit_until(env.now)
+            if v.suspended:  # owner API suspend_autoscaling
+                continue
             i0, i1 = wl.upto(env.now - METRIC_PERIOD_S), wl.upto(env.now)
             load = float(np.count_nonzero(self.log.variant[i0:i1] == v.idx))
             per_instance = load / time_average(v.timeline, env.now - METRIC_PERIOD_S, env.now)
@@ -219,7 +298,7 @@ class RealTimeEndpoint(Deployment):
         env = self.sim.env
         for _ in range(new - v.desired):
             v.pending += 1
-            env.process(self._bring_up(v))
+            env.process(self._bring_up(v.primary))
         excess = v.desired - new
         cancel = min(excess, v.pending - v.cancelled)
         v.cancelled += max(0, cancel)
@@ -230,7 +309,7 @@ class RealTimeEndpoint(Deployment):
             v.timeline.append((env.now, len(v.accepting)))
         v.desired = new
 
-    def _bring_up(self, v: Variant):
+    def _bring_up(self, v: Fleet):
         yield self.sim.env.timeout(v.startup)
         v.pending -= 1
         if v.cancelled > 0:
@@ -240,13 +319,206 @@ class RealTimeEndpoint(Deployment):
         self._launch(v, self.sim.env.now)
         v.timeline.append((self.sim.env.now, len(v.accepting)))
 
+    # -- owner API: every change to the live endpoint goes through these ------------------------
+    def _variant(self, name: str) -> Variant:
+        for v in self.variants:
+            if v.name == name:
+                return v
+        raise ValueError(f"{self.name}: unknown variant {name!r}; variants: {', '.join(self.variant_names())}")
+
+    def _fleet(self, fleet_id: int) -> Fleet:
+        if not isinstance(fleet_id, int | np.integer) or not 0 <= fleet_id < len(self.all_fleets):
+            raise ValueError(f"{self.name}: unknown fleet {fleet_id!r}; fleets: 0…{len(self.all_fleets) - 1}")
+        return self.all_fleets[int(fleet_id)]
+
+    def fleets(self) -> list[FleetInfo]:
+        """Every fleet the endpoint has had, with its state now."""
+        now = self.sim.env.now if self.sim is not None else 0.0
+        return [FleetInfo(f.id, f.variant.name, self.model_of_fleet(f.id) if self.sim is not None else (f.model or ""),
+                          int(f.model_version), f.instance_type.name, len(f.accepting), f.config_name, f.state(now),
+                          f.shadow) for f in self.all_fleets]
+
+    def set_variant_weights(self, weights: dict[str, float]) -> None:
+        """UpdateEndpointWeightsAndCapacities (DesiredWeight): requests arriving from now on are
+        split by the new weights; variants not named keep theirs.
+
+        Raises:
+            ValueError: an unknown variant, a negative weight, or all weights 0.
+        """
+        self.admit_until(self.sim.env.now)
+        for name, w in weights.items():
+            self._variant(name)
+            if not w >= 0:
+                raise ValueError(f"{self.name}: weight of {name!r} must be ≥ 0, got {w!r}")
+        new = {v.name: float(weights.get(v.name, v.weight)) for v in self.variants}
+        if sum(new.values()) <= 0:
+            raise ValueError(f"{self.name}: at least one variant weight must be > 0, got {weights!r}")
+        for v in self.variants:
+            v.weight = new[v.name]
+
+    def set_instance_count(self, variant: str, n: int) -> None:
+        """UpdateEndpointWeightsAndCapacities (DesiredInstanceCount) on the variant's primary fleet:
+        new instances serve after its start-up time; removed ones drain (newest first).
+
+        Raises:
+            ValueError: an unknown variant or n < 1.
+        """
+        v = self._variant(variant)
+        if not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(f"{self.name}: instance count of {variant!r} must be an integer ≥ 1, got {n!r}")
+        self.admit_until(self.sim.env.now)
+        if int(n) != v.desired:
+            self._resize(v, int(n))
+
+    def add_fleet(self, variant: str, *, model: str | None = None, model_version: int = 0,
+                  instance_type: str | None = None, instance_count: int | None = None,
+                  service_time: Dist | str | None = None, faults: Faults | None = None,
+                  config_name: str | None = None, shadow: bool = False, sampling_percentage: float = 100.0,
+                  startup_s: float | None = None) -> int:
+        """Provision a fleet for ``variant`` (defaults: the primary fleet's settings; start-up: the
+        variant's ``instance_startup``, else the documented default). It takes no traffic until
+        ``set_fleet_traffic`` routes some to it; a shadow fleet gets copies of
+        ``sampling_percentage`` % of the variant's requests once in service, into its own log
+        (``shadow_log``). Returns the fleet id; ``fleet_ready(id)`` tells when it serves.
+
+        Raises:
+            ValueError: an unknown variant, model version, instance type, or a bad count/percentage.
+        """
+        v = self._variant(variant)
+        p = v.primary
+        faults = faults or Faults()
+        model = model or p.model or self.model_of_variant(v.idx)
+        self._check_version(model, model_version)
+        if instance_type is not None and instance_type not in facts.instance_types():
+            raise ValueError(f"{self.name}: unknown instance type {instance_type!r}")
+        count = p.count if instance_count is None else instance_count
+        if not isinstance(count, int | np.integer) or count < 1:
+            raise ValueError(f"{self.name}: instance_count must be an integer ≥ 1, got {count!r}")
+        if not 0.0 < sampling_percentage <= 100.0:
+            raise ValueError(f"{self.name}: sampling_percentage must be within (0, 100], got {sampling_percentage!r}")
+        startup = v.startup if startup_s is None else float(startup_s)
+        self.admit_until(self.sim.env.now)
+        f = self._new_fleet(v, model=model, model_version=int(model_version),
+                            instance_type=instance_type or p.instance_type.name, count=int(count), workers=p.workers,
+                            service=p.service if service_time is None else service_time, startup=startup,
+                            faults=faults, config_name=config_name or f"{self.name}-config-{len(self.all_fleets)}",
+                            shadow=shadow, sampling=float(sampling_percentage))
+        self._bind_fleet(f)
+        if shadow:
+            from simlab.records import RequestLog
+
+            f.log = RequestLog(self.sim.workload.n)
+            f.rng = f.rng or self.sim.streams.generator(f"{self.name}.fleet.{f.id}.faults")
+        self.sim.env.process(self._provision(f))
+        return f.id
+
+    def _provision(self, f: Fleet):
+        yield self.sim.env.timeout(f.startup)
+        if f.faults.startup_failure:
+            f.failed = True
+            f.ready.succeed(False)
+            return
+        if not math.isnan(f.t_retired):  # retired before it came up
+            f.ready.succeed(False)
+            return
+        now = self.sim.env.now
+        self.admit_until(now)
+        for _ in range(f.count):
+            self._launch(f, now)
+        f.t_ready = now
+        f.timeline.append((now, len(f.accepting)))
+        f.ready.succeed(True)
+
+    def fleet_ready(self, fleet_id: int):
+        """A simpy.Event whose value is True once the fleet is in service, False when its start-up failed."""
+        return self._fleet(fleet_id).ready
+
+    def shadow_log(self, fleet_id: int):
+        """The RequestLog of a shadow fleet's copies (index = request; NaN times where not copied)."""
+        return self._fleet(fleet_id).log
+
+    def set_fleet_traffic(self, variant: str, shares: dict[int, float]) -> None:
+        """Split ``variant``'s traffic over its fleets (shares sum to 1; fleets not named get none).
+
+        Raises:
+            ValueError: a fleet of another variant, a shadow, not in service, or shares not summing to 1.
+        """
+        v = self._variant(variant)
+        now = self.sim.env.now
+        for fid, share in shares.items():
+            f = self._fleet(fid)
+            if f.variant is not v or f.shadow:
+                raise ValueError(f"{self.name}: fleet {fid} is not a production fleet of variant {variant!r}")
+            if not share >= 0:
+                raise ValueError(f"{self.name}: share of fleet {fid} must be ≥ 0, got {share!r}")
+            if share > 0 and f.state(now) != "in_service":
+                raise ValueError(f"{self.name}: fleet {fid} is {f.state(now)}, it cannot take traffic")
+        if not math.isclose(sum(shares.values()), 1.0, abs_tol=1e-9):
+            raise ValueError(f"{self.name}: fleet shares must sum to 1, got {sum(shares.values())!r}")
+        self.admit_until(now)
+        v.shares = {int(k): float(x) for k, x in shares.items() if x > 0}
+        v.primary = max(v.routed(), key=lambda fs: (fs[1], fs[0].id))[0]
+
+    def retire_fleet(self, fleet_id: int) -> None:
+        """Stop routing to the fleet; its instances finish what they hold, then billing stops.
+
+        Raises:
+            ValueError: the fleet still has traffic and no other fleet of its variant does.
+        """
+        f = self._fleet(fleet_id)
+        if not math.isnan(f.t_retired):
+            return
+        now = self.sim.env.now
+        self.admit_until(now)
+        v = f.variant
+        if v.shares.get(f.id, 0.0) > 0:
+            rest = {k: x for k, x in v.shares.items() if k != f.id}
+            if not rest:
+                raise ValueError(f"{self.name}: fleet {fleet_id} serves all of {v.name!r}; route its traffic "
+                                 f"to another fleet first (set_fleet_traffic)")
+            total = sum(rest.values())
+            v.shares = {k: x / total for k, x in rest.items()}
+            v.primary = max(v.routed(), key=lambda fs: (fs[1], fs[0].id))[0]
+        f.cancelled = f.pending
+        for inst in f.accepting:
+            inst.t_retired = now
+        f.t_retired = now
+        f.t_drained = max([now, *(inst.drained_at() for inst in f.instances)])
+        f.accepting = []
+        f.timeline.append((now, 0))
+
+    def _check_version(self, model: str, version: int) -> None:
+        if not isinstance(version, int | np.integer) or version < 0:
+            raise ValueError(f"{self.name}: model_version must be an integer ≥ 0, got {version!r}")
+        if version > 0:
+            try:
+                self.sim.model(model, int(version))
+            except KeyError:
+                raise ValueError(f"{self.name}: model {model!r} has no version {version} in this run") from None
+
+    def set_model_version(self, fleet_id: int, version: int) -> None:
+        """Requests the fleet takes from now on are served by ``version`` of its model.
+
+        Raises:
+            ValueError: an unknown fleet, or a version nobody registered (``sim.register_model``).
+        """
+        f = self._fleet(fleet_id)
+        self._check_version(self.model_of_fleet(f.id), version)
+        self.admit_until(self.sim.env.now)
+        f.model_version = int(version)
+
+    def suspend_autoscaling(self, variant: str, suspended: bool) -> None:
+        """Suspend (or resume) the variant's scaling policy, as during a blue/green update."""
+        v = self._variant(variant)
+        self.admit_until(self.sim.env.now)
+        v.suspended = bool(suspended)
+
     # -- requests ------------------------------------------------------------------------------
     def admit_until(self, t: float) -> None:
         wl, log = self.sim.workload, self.log
-        i0, i1 = self._next, wl.upto(min(t, self.sim.duration))
+        i0, i1 = self.take_arrivals(t)
         if i1 <= i0:
             return
-        self._next = i1
         idx = np.arange(i0, i1)
         u = wl.u_route[i0:i1]
         if len(self.variants) == 1:
@@ -269,17 +541,43 @@ class RealTimeEndpoint(Deployment):
         return var, np.clip((u - lo) / share, 0.0, np.nextafter(1.0, 0))  # a fresh uniform
 
     def _serve(self, v: Variant, idx: np.ndarray, u_inst: np.ndarray) -> None:
-        wl, log = self.sim.workload, self.log
+        """Split a variant's requests over its routed fleets by share (one fleet: all of them,
+        with the same uniform), then send copies to its shadow fleets."""
+        routed = v.routed()
+        if len(routed) == 1:
+            self._serve_fleet(routed[0][0], idx, u_inst, self.log)
+        else:
+            w = np.array([share for _, share in routed])
+            cum = np.cumsum(w / w.sum())
+            cum[-1] = 1.0
+            k = np.minimum(np.searchsorted(cum, u_inst, side="right"), len(cum) - 1)
+            lo = np.concatenate([[0.0], cum[:-1]])[k]
+            u = np.clip((u_inst - lo) / (cum[k] - lo), 0.0, np.nextafter(1.0, 0))  # a fresh uniform
+            for j, (f, _) in enumerate(routed):
+                sel = k == j
+                if sel.any():
+                    self._serve_fleet(f, idx[sel], u[sel], self.log)
+        now = self.sim.env.now
+        for f in v.fleets:
+            if f.shadow and f.state(now) == "in_service":
+                copy = f.rng.random(idx.size) * 100.0 < f.sampling
+                if copy.any():
+                    self._serve_fleet(f, idx[copy], u_inst[copy], f.log)
+
+    def _serve_fleet(self, f: Fleet, idx: np.ndarray, u_inst: np.ndarray, log) -> None:
+        wl = self.sim.workload
         t = wl.t[idx]
-        svc = self._service_times(v, idx)
-        too_big = wl.payload_bytes[idx] > self.max_payload
+        svc = self._service_times(f, idx)
+        if f.faults.latency_multiplier != 1.0:
+            svc = svc * f.faults.latency_multiplier
+        too_big = self.oversize(idx)
         timeout = svc > self.max_processing
         busy = np.where(timeout, self.max_processing, svc)
         ok = ~too_big
-        starts, inst_ids = self._assign(v, t[ok], busy[ok], u_inst[ok])
-        log.model_version[idx] = v.model_version
-        log.error[idx[too_big]] = Err.PAYLOAD_TOO_LARGE
-        log.t_done[idx[too_big]] = t[too_big]
+        starts, inst_ids = self._assign(f, t[ok], busy[ok], u_inst[ok])
+        log.model_version[idx] = f.model_version
+        log.fleet[idx] = f.id
+        self.reject_oversize(idx[too_big], log)
         ok_idx = idx[ok]
         log.t_start[ok_idx] = starts
         log.instance[ok_idx] = inst_ids
@@ -288,17 +586,21 @@ class RealTimeEndpoint(Deployment):
         log.overhead_s[ok_idx] = self.overhead_s
         log.t_done[ok_idx] = starts + busy[ok] + self.overhead_s
         log.error[ok_idx[timeout[ok]]] = Err.TIMEOUT
+        if f.faults.error_rate > 0.0 and ok_idx.size:  # the container answers with a 5xx ModelError
+            fail = (f.rng.random(ok_idx.size) < f.faults.error_rate) & ~timeout[ok]
+            log.error[ok_idx[fail]] = Err.MODEL_ERROR
 
-    def _service_times(self, v: Variant, idx: np.ndarray) -> np.ndarray:
-        """Seconds a worker spends on each request ``idx`` (common random numbers: ``u_service``)."""
-        return v.service.ppf(self.sim.workload.u_service[idx])
+    def _service_times(self, f: Fleet, idx: np.ndarray) -> np.ndarray:
+        """Seconds a worker of fleet ``f`` spends on each request ``idx`` (common random numbers:
+        ``u_service``), before injected faults."""
+        return f.service.ppf(self.sim.workload.u_service[idx])
 
-    def _assign(self, v: Variant, t: np.ndarray, busy: np.ndarray, u: np.ndarray):
-        """Route each request to an instance and take its earliest-free worker (FIFO)."""
+    def _assign(self, f: Fleet, t: np.ndarray, busy: np.ndarray, u: np.ndarray):
+        """Route each request to an instance of fleet ``f`` and take its earliest-free worker (FIFO)."""
         n = t.size
         starts = np.empty(n)
         ids = np.empty(n, dtype=np.int32)
-        acc = v.accepting
+        acc = f.accepting
         lor = self.routing == "LEAST_OUTSTANDING_REQUESTS"
         k_acc = len(acc)
         push, replace, pop = heapq.heappush, heapq.heapreplace, heapq.heappop
@@ -321,10 +623,11 @@ class RealTimeEndpoint(Deployment):
     def finish(self) -> None:
         super().finish()
         end = self.sim.duration
-        for v in self.variants:
-            for inst in v.instances:
+        for f in self.all_fleets:
+            for inst in f.instances:
                 stop = end if math.isnan(inst.t_retired) else min(end, max(inst.t_retired, inst.drained_at()))
-                self.leases.append(Lease(inst.t_up, stop, v.instance_type.price_per_hour / 3600.0, v.workers, v.idx))
+                self.leases.append(Lease(inst.t_up, stop, f.instance_type.price_per_hour / 3600.0, f.workers,
+                                         f.variant.idx, f.id))
 
     def extra_summary(self, sel: np.ndarray) -> dict[str, Any]:
         out: dict[str, Any] = {"max_instances": self._peak_instances()}
@@ -334,8 +637,8 @@ class RealTimeEndpoint(Deployment):
 
     def _peak_instances(self) -> int:
         """Most instances in service at one moment, over all variants."""
-        events = sorted((t, k, v.idx, n) for v in self.variants for k, (t, n) in enumerate(v.timeline))
-        now, peak = [0] * len(self.variants), 0
+        events = sorted((t, k, f.id, n) for f in self.all_fleets for k, (t, n) in enumerate(f.timeline))
+        now, peak = [0] * len(self.all_fleets), 0
         for i, (t, _, v, n) in enumerate(events):
             now[v] = n
             if i + 1 == len(events) or events[i + 1][0] > t:  # all changes at time t applied
@@ -344,7 +647,7 @@ class RealTimeEndpoint(Deployment):
 
     def instance_timeline(self) -> list[tuple[str, float, int]]:
         """(variant, time, instances in service) at every change."""
-        return [(v.name, t, n) for v in self.variants for t, n in v.timeline]
+        return [(f.variant.name, t, n) for f in self.all_fleets for t, n in f.timeline]
 
 
 def _least_outstanding(acc: list[Instance], t: float, u: float, pop) -> Instance:

@@ -146,8 +146,7 @@ class ServerlessEndpoint(Deployment):
     # -- life cycle ----------------------------------------------------------------------------
     def start(self) -> None:
         """Resolve the service time and draw one cold-start uniform per request (own stream)."""
-        if self.service == "profile":
-            self.service = self.sim.profiled_service_time(self.model_of_variant(0))
+        self.service = self.resolve_service_time(self.service, self.model_of_variant(0))
         at_mb = self.config.get("service_time_at_mb")
         if at_mb is not None:
             threads = self.config.get("model_threads")
@@ -157,15 +156,11 @@ class ServerlessEndpoint(Deployment):
 
     def admit_until(self, t: float) -> None:
         """Route every request that arrived before ``t`` (idempotent; nothing else changes the pool)."""
-        wl = self.sim.workload
-        i0, i1 = self._next, wl.upto(min(t, self.sim.duration))
-        if i1 <= i0:
-            return
-        self._next = i1
+        i0, i1 = self.take_arrivals(t)
         for c0 in range(i0, i1, _CHUNK):  # bounded temporaries however long the interval
             idx = np.arange(c0, min(i1, c0 + _CHUNK))
-            too_big = wl.payload_bytes[idx] > self.max_payload
-            self._reject(idx[too_big], Err.PAYLOAD_TOO_LARGE)
+            too_big = self.oversize(idx)
+            self.reject_oversize(idx[too_big])
             self._serve(idx[~too_big])
 
     def _reject(self, idx: np.ndarray, err: Err) -> None:

@@ -1,7 +1,7 @@
 """Scenario fields for data capture, monitors, retraining and ground truth (constraints as data).
 
-The real-time endpoint schema splices :data:`MONITORING_FIELDS` in; the scenario's top level takes
-:data:`GROUND_TRUTH_FIELD`. Checks that need the model (feature names, problem type, partial_fit
+The monitoring feature (simlab.monitoring.feature) adds :data:`MONITORING_FIELDS` to real-time
+endpoints and serial inference pipelines and :data:`GROUND_TRUTH_FIELD` to the scenario's top level. Checks that need the model (feature names, problem type, partial_fit
 support) run once for the whole scenario in :func:`scenario_problems`. Defaults cite their source:
 ``[MM]`` = SageMaker Model Monitor docs (constraints.json monitoring_config, shared/facts/sagemaker.md),
 ``[Clarify]`` = SageMaker Clarify docs, ``[simlab]`` = a choice of this simulator.
@@ -34,12 +34,15 @@ from simlab.schema import (
 )
 
 __all__ = [
-    "MONITOR_TYPES", "CAPTURE_MODES", "METRICS", "DATA_CAPTURE_SCHEMA", "MONITOR_SCHEMA",
+    "MONITOR_TYPES", "ALARM_KINDS", "CAPTURE_MODES", "METRICS", "DATA_CAPTURE_SCHEMA", "MONITOR_SCHEMA",
     "RETRAINING_SCHEMA", "GROUND_TRUTH_SCHEMA", "MONITORING_FIELDS", "GROUND_TRUTH_FIELD",
     "DEFAULT_SCHEDULE", "scenario_problems", "needs_monitoring",
 ]
 
 MONITOR_TYPES = ("data_quality", "model_quality", "bias_drift", "feature_attribution_drift")
+#: the alarms a monitored endpoint can raise, in summary order (keys of ``first_alarm_s``;
+#: estimated_performance = the CBPE alarm riding on the model-quality job): the one list
+ALARM_KINDS = ("data_quality", "model_quality", "estimated_performance", "bias_drift", "feature_attribution_drift")
 CAPTURE_MODES = ("input", "output")
 #: metrics a model-quality job computes per problem type [MM]
 METRICS = {

@@ -127,7 +127,7 @@ def _write_reports(ep, root: Path) -> list[Path]:
 def _write_frames(run, root: Path) -> list[Path]:
     root.mkdir(parents=True, exist_ok=True)
     res, paths = run.results, []
-    for name in ("executions", "violations", "alarms", "metrics", "detections", "retrainings"):
+    for name in res.FRAMES:
         path = root / f"{name}.csv"
         getattr(res, name).to_csv(path, index=False)
         paths.append(path)

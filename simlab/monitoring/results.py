@@ -23,6 +23,9 @@ class MonitoringResults:
     """DataFrames ``executions``, ``violations``, ``alarms``, ``metrics``, ``detections``,
     ``retrainings``, and :meth:`accuracy_over_time`."""
 
+    #: the DataFrames, by attribute name (also the CSV names under monitoring/)
+    FRAMES = ("executions", "violations", "alarms", "metrics", "detections", "retrainings")
+
     def __init__(self, run) -> None:
         self.run = run
 

@@ -6,8 +6,9 @@ features *as served* (drifted; missing values and tokens imputed with the traini
 container does) and labels *as arrived* (concept drift included). ``full`` refits a fresh model
 on the baseline training rows plus that set; ``incremental`` calls partial_fit of the serving model
 on the requests labelled since the previous retraining. The new version is registered with
-``sim.register_model`` and goes live ``training_time`` later: the process calls
-``admit_until(now)`` and then sets each variant's ``model_version``. The training job costs the
+``sim.register_model`` and goes live ``training_time`` later through the endpoint's owner API:
+``set_model_version`` on every live production fleet of each variant (it admits requests up to now
+itself). The training job costs the
 instance's hourly price × instance_count × training_time (facts instance catalog).
 """
 
@@ -123,12 +124,14 @@ class Retrainer:
         return models, table, X_ref
 
     def _switch(self, models: dict, job: Retraining, table: FeatureTable, X_ref: np.ndarray) -> None:
-        from simlab.monitoring.endpoint import Reference
+        from simlab.monitoring.reference import Reference
 
         now = float(self.sim.env.now)
-        self.ctx.dep.admit_until(now)
-        for v, (name, old, version, _) in models.items():
-            self.ctx.dep.variants[v].model_version = version
+        dep = self.ctx.dep
+        for name, old, version, _ in models.values():
+            for fleet in dep.fleets():
+                if fleet.variant == name and not fleet.shadow and fleet.state in ("provisioning", "in_service"):
+                    dep.set_model_version(fleet.id, version)
             job.versions[name] = (old, version)
         job.t_live, job.status = now, "Deployed"
         if self.cfg["update_baseline"]:

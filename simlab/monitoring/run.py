@@ -6,13 +6,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from simlab.monitoring.config import ALARM_KINDS
 from simlab.monitoring.endpoint import EndpointMonitoring
 from simlab.monitoring.ground_truth import GroundTruth
 
-__all__ = ["MonitoringRun", "ALARM_KINDS"]
-
-#: keys of ``first_alarm_s`` in the summary (estimated_performance = the CBPE alarm)
-ALARM_KINDS = ("data_quality", "model_quality", "estimated_performance", "bias_drift", "feature_attribution_drift")
+__all__ = ["MonitoringRun"]
 
 
 def _uses(cfg: dict) -> bool:
@@ -20,11 +18,11 @@ def _uses(cfg: dict) -> bool:
 
 
 class MonitoringRun:
-    """Built by :func:`simlab.monitoring.attach`; ``start`` registers every process."""
+    """The monitoring feature's run (simlab.monitoring.feature); ``start`` registers every process."""
 
     def __init__(self, sim) -> None:
         self.sim = sim
-        self.truth = GroundTruth(sim, sim.scenario.ground_truth)
+        self.truth = GroundTruth(sim, sim.scenario.extra.get("ground_truth"))
         self.endpoints = {d.name: EndpointMonitoring(self, d) for d in sim.deployments if _uses(d.config)}
 
     def start(self) -> None:
@@ -56,6 +54,19 @@ class MonitoringRun:
             "retrainings": sum(1 for j in jobs if j.status != "Skipped"),
             "training_cost_usd": round(ep.retrainer.cost_usd(), 6) if ep.retrainer else 0.0,
         }
+
+    def top_summary(self) -> None:
+        """Monitoring adds nothing at the top level of the summary."""
+        return None
+
+    def frames(self) -> dict[str, Any]:
+        """Every monitoring DataFrame by name (``Result.features["monitoring"]``)."""
+        r = self.results
+        return {name: getattr(r, name) for name in r.FRAMES}
+
+    def view(self):
+        """What ``res.monitoring`` returns: the frames as attributes plus ``accuracy_over_time``."""
+        return self.results
 
     def write(self, out: Path, result) -> list[Path]:
         """capture/, ground_truth/, baseline/ and monitoring/ under ``out``; returns the paths."""

@@ -1,6 +1,6 @@
 """Model outputs per request, computed once per request with the model version that served it.
 
-Monitors run during the simulation, so they cannot wait for :func:`simlab.simulation.predictions`
+Monitors run during the simulation, so they cannot wait for :meth:`Deployment.predictions`
 (computed after the run); they ask this cache for the requests of their window. The numbers are
 the same: the model of the request's variant at the request's ``model_version``, applied to the
 features as served (drifted, missing values imputed by the container).

@@ -301,23 +301,18 @@ def _display(path: Path) -> str:
 
 
 def _parse_yaml(text: str) -> Any:
-    """``yaml.safe_load`` semantics, with the C loader when available (the quiz must start fast).
+    """simlab's one YAML reader (simlab.yamlio: safe, C parser when present, duplicate keys rejected).
 
     Raises:
-        Invalid: when the text is not valid YAML (``allowed`` says where).
+        Invalid: when the text is not valid YAML (``allowed`` says where, ``given`` what).
     """
-    import yaml
+    from simlab.yamlio import YamlProblems, parse_yaml
 
-    # What yaml.safe_load does, but with libyaml's CSafeLoader when present (10x faster).
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
-        return loader.get_single_data()
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "(top level)"
-        raise Invalid(where, getattr(e, "problem", None) or str(e)) from None
-    finally:
-        loader.dispose()
+        return parse_yaml(text)
+    except YamlProblems as e:
+        first = e.problems[0]
+        raise Invalid(first.path, "; ".join(p.message() for p in e.problems)) from None
 
 
 def _question(raw: dict, index: int, file: str, topic: str | None,
