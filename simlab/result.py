@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from simlab.accounting import per_minute_busy
 from simlab.records import ERROR_NAMES, Err, Outcome
 from simlab.simulation import Simulation
 
@@ -38,6 +37,7 @@ class Result:
             "duration_s": float(self.sim.duration),
             "warmup_s": float(self.sim.warmup),
             "deployments": {name: self._summary_of(d) for name, d in self.deployments.items()},
+            **({"alarms": self.sim.alarms_run.top_summary()} if self.sim.alarms_run is not None else {}),
         }
 
     def _summary_of(self, d) -> dict[str, Any]:
@@ -107,7 +107,8 @@ class Result:
 
     @cached_property
     def metrics(self):
-        """Per-minute CloudWatch-style metrics per deployment and variant (pandas DataFrame).
+        """Per-minute CloudWatch-style metrics per deployment and variant (pandas DataFrame), read
+        from the run's metric store (``sim.metrics``: the datapoints alarms saw during the run).
 
         Invocations and errors are counted in the minute a request arrived; ModelLatency (µs)
         is queue wait + model time on the instance and OverheadLatency (µs) the rest, averaged
@@ -117,42 +118,12 @@ class Result:
 
         return pd.concat([d.metrics_frame(self) for d in self.deployments.values()], ignore_index=True)
 
-    def metrics_of(self, d):
-        """The default per-minute frame of one deployment (``Deployment.metrics_frame`` uses it)."""
-        import pandas as pd
-
-        log, t_arr = d.log, d.arrival_times()
-        n_min = int(np.ceil(self.sim.duration / 60.0))
-        minute = np.minimum((t_arr // 60).astype(np.int64), n_min - 1)
-        done = log.outcome(self.sim.duration) == Outcome.COMPLETED
-        frames = []
-        for v, vname in enumerate(d.variant_names()):
-            sel = log.variant == v
-            count = lambda m: np.bincount(minute[m], minlength=n_min)  # noqa: E731
-            inv = count(sel)
-            ok = sel & done
-            n_ok = count(ok)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                model_us = np.bincount(minute[ok], weights=(log.t_start[ok] - t_arr[ok] + log.model_s[ok]) * 1e6,
-                                       minlength=n_min) / n_ok
-                over_us = np.bincount(minute[ok], weights=log.overhead_s[ok] * 1e6, minlength=n_min) / n_ok
-            instances = d.instances_per_minute(v, n_min)
-            workers = d.workers_of_variant(v)
-            busy = per_minute_busy(log.t_start[sel], log.busy_s[sel], n_min)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                cpu = np.where(instances > 0, 100.0 * busy / (instances * workers * 60.0), 0.0)
-                per_inst = np.where(instances > 0, inv / instances, np.nan)
-            frames.append(pd.DataFrame({
-                "deployment": d.name, "variant": vname, "minute": np.arange(n_min),
-                "t_s": np.arange(n_min) * 60.0,
-                "Invocations": inv,
-                "Invocation4XXErrors": count(sel & np.isin(log.error, [Err.PAYLOAD_TOO_LARGE, Err.THROTTLED, Err.NOT_READY])),
-                "Invocation5XXErrors": count(sel & np.isin(log.error, [Err.TIMEOUT, Err.MODEL_ERROR])),
-                "ModelLatency": model_us, "OverheadLatency": over_us,
-                "InstanceCount": instances, "InvocationsPerInstance": per_inst,
-                "CPUUtilization": np.minimum(cpu, 100.0),
-            }))
-        return pd.concat(frames, ignore_index=True)
+    @property
+    def alarms(self):
+        """One row per alarm state transition (alarm, t_s, from, to, reason), or None when the
+        scenario defines no alarms."""
+        run = self.sim.alarms_run
+        return run.frame() if run is not None else None
 
     def write(self, out_dir: str | Path) -> list[Path]:
         """Write summary.json, requests.csv and metrics.csv into ``out_dir``; returns the paths."""
@@ -169,6 +140,8 @@ class Result:
         written = []
         for d in self.deployments.values():
             written.extend(d.write_outputs(out, self))
+        if self.sim.alarms_run is not None:
+            written.extend(self.sim.alarms_run.write(out))
         run = getattr(self.sim, "monitoring", None)
         if run is not None:  # -- monitoring: capture/, ground_truth/, baseline/, monitoring/ --
             written.extend(run.write(out, self))

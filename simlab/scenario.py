@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simlab.alarms import ALARMS
 from simlab.deployments import TYPES, deployment_class, is_available
 from simlab.errors import Problem, ScenarioError, fmt_value
 from simlab.monitoring.config import GROUND_TRUTH_FIELD, scenario_problems
@@ -80,6 +81,8 @@ def _top_checks(cfg: dict, path: str) -> list[Problem]:
         problems.extend(_step_problems(cfg))
     if not problems:  # -- monitoring: feature names, problem type, partial_fit (simlab/monitoring) --
         problems.extend(scenario_problems(cfg))
+    if not problems:
+        problems.extend(ALARMS.check(cfg))
     return problems
 
 
@@ -161,6 +164,7 @@ SCENARIO_SCHEMA = Schema("scenario", [
     Field("deployments", ListOf(Any_(describe="a deployment mapping", convert_fn=_deployment), min_len=1),
           doc="deployments compared side by side on the identical request stream"),
     GROUND_TRUTH_FIELD,  # -- monitoring (simlab/monitoring/config.py) --
+    ALARMS.field,  # CloudWatch alarms (simlab/alarms.py)
 ], checks=(_top_checks,))
 
 
@@ -179,6 +183,7 @@ class Scenario:
     path: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
     ground_truth: dict[str, Any] | None = None  # -- monitoring: when request labels arrive --
+    alarms: list[dict[str, Any]] | None = None  # CloudWatch alarms (simlab/alarms.py)
 
     @property
     def base_dir(self) -> Path:
@@ -196,7 +201,8 @@ def scenario_from_dict(raw: Any, *, file: str = "<scenario>", base_dir: Path | N
     path = (base_dir / Path(file).name) if base_dir else None
     return Scenario(name=cfg["name"], duration=cfg["duration"], warmup=cfg["warmup"], model=cfg["model"],
                     workload=cfg["workload"], deployments=cfg["deployments"], seed=cfg["seed"],
-                    description=cfg["description"], path=path, raw=raw, ground_truth=cfg["ground_truth"])
+                    description=cfg["description"], path=path, raw=raw, ground_truth=cfg["ground_truth"],
+                    alarms=cfg["alarms"])
 
 
 def _trace_problems(cfg: dict, base_dir: Path) -> list[Problem]:

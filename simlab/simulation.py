@@ -9,8 +9,10 @@ from typing import Any
 import numpy as np
 import simpy
 
+from simlab.alarms import ALARMS
 from simlab.deployments import deployment_class
 from simlab.deployments.base import Deployment
+from simlab.metrics import MetricStore
 from simlab.monitoring import attach
 from simlab.rng import Streams
 from simlab.scenario import Scenario
@@ -40,8 +42,12 @@ class Simulation:
             scenario.workload, streams=self.streams, duration=self.duration, warmup=self.warmup,
             serve_rows=self.dataset.serve_idx, base_dir=scenario.base_dir, dataset=self.dataset)
         self.deployments: list[Deployment] = [deployment_class(d["type"])(d) for d in scenario.deployments]
+        self.metrics = MetricStore(self.duration)  # live 1-minute datapoints (simlab/metrics.py)
         for d in self.deployments:
             d.bind(self)
+        run = ALARMS.attach(self)  # the scenario's `alarms:` (simlab/alarms.py)
+        self.alarms_run = run
+        self.alarms: dict = run.alarms if run is not None else {}
         self.monitoring = attach(self)  # -- monitoring: None unless the scenario uses it --
 
     def model(self, name: str, version: int = 0):
@@ -83,11 +89,13 @@ class Simulation:
             d.start()
         if self.monitoring is not None:  # -- monitoring: capture, monitor jobs, retraining --
             self.monitoring.start()
+        self.env.process(self.metrics.publisher(self.env, self.deployments))
         if progress is not None:
             self.env.process(self._progress(progress, max(60.0, self.duration / 100)))
         self.env.run(until=self.duration)
         for d in self.deployments:
             d.finish()
+        self.metrics.finish(self.deployments)
         return self
 
 

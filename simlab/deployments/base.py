@@ -7,14 +7,21 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from simlab.accounting import busy_seconds, latency_stats, overlap, rnd
+from simlab.accounting import busy_seconds, latency_stats, overlap, per_minute_busy, rnd
+from simlab.metrics import COUNT, METRIC_PERIOD_S, SAMPLES, RequestMetric, RequestSlice, Stat
 from simlab.records import Err, Outcome, RequestLog
 from simlab.schema import Field, OneOf, Schema, Str
 
 if TYPE_CHECKING:  # pragma: no cover
+    from simlab.metrics import MetricStore
     from simlab.simulation import Simulation
 
 __all__ = ["Deployment", "Lease", "COMMON_FIELDS"]
+
+ERRORS_4XX = (Err.PAYLOAD_TOO_LARGE, Err.THROTTLED, Err.NOT_READY)  # Invocation4XXErrors
+ERRORS_5XX = (Err.TIMEOUT, Err.MODEL_ERROR)  # Invocation5XXErrors
+COMMON_METRICS = ("Invocations", "Invocation4XXErrors", "Invocation5XXErrors", "ModelLatency", "OverheadLatency",
+                  "InstanceCount", "InvocationsPerInstance", "CPUUtilization")
 
 NAME_PATTERN = r"(?=.{1,63}$)[A-Za-z0-9](-*[A-Za-z0-9])*"  # SageMaker EndpointName / VariantName, ≤ 63
 
@@ -52,6 +59,9 @@ class Deployment:
         self.leases: list[Lease] = []
         self.sim: Simulation | None = None
         self.log: RequestLog | None = None
+        self._minutes_published = 0  # request metrics published for minutes [0, this)
+        self._minutes_sampled = 0  # state metrics sampled for minutes [0, this)
+        self._busy_acc: dict[int, np.ndarray] = {}  # busy worker-seconds per minute, per variant
 
     # -- life cycle ----------------------------------------------------------------------------
     def bind(self, sim: Simulation) -> None:
@@ -118,13 +128,7 @@ class Deployment:
 
     def instances_per_minute(self, variant: int, n_minutes: int) -> np.ndarray:
         """Instances billed at the start of each minute (the InstanceCount metric)."""
-        starts = np.arange(n_minutes) * 60.0
-        out = np.zeros(n_minutes)
-        for le in self.leases:
-            if le.variant == variant:
-                t1 = np.inf if np.isnan(le.t1) else le.t1
-                out += (le.t0 <= starts) & (starts < t1)
-        return out
+        return np.array([self.instance_count_at(variant, m * METRIC_PERIOD_S) for m in range(n_minutes)])
 
     def workers_of_variant(self, variant: int) -> int:
         """Requests one instance of ``variant`` serves at once."""
@@ -141,9 +145,121 @@ class Deployment:
         """This deployment's rows of ``Result.requests`` (override to add type-specific columns)."""
         return result.requests_of(self)
 
+    # -- live metrics (simlab/metrics.py) -----------------------------------------------------
+    def request_metrics(self) -> list[RequestMetric]:
+        """Metrics bucketed by arrival minute (override to add or redefine; keep the names)."""
+        return [
+            RequestMetric("Invocations", COUNT, lambda s: (np.ones(s.t.size, dtype=bool), None)),
+            RequestMetric("Invocation4XXErrors", COUNT, lambda s: (np.isin(s.error, ERRORS_4XX), None)),
+            RequestMetric("Invocation5XXErrors", COUNT, lambda s: (np.isin(s.error, ERRORS_5XX), None)),
+            # ModelLatency: queue wait + model time on the instance (µs); OverheadLatency the rest
+            RequestMetric("ModelLatency", SAMPLES, lambda s: (s.done, (s.t_start - s.t + s.model_s) * 1e6)),
+            RequestMetric("OverheadLatency", SAMPLES, lambda s: (s.done, s.overhead_s * 1e6)),
+        ]
+
+    def metric_columns(self) -> list[str]:
+        """Columns of this deployment's rows of ``Result.metrics``, in order."""
+        return [*COMMON_METRICS, *(m.name for m in self.request_metrics() if m.name not in COMMON_METRICS)]
+
+    def published_metrics(self) -> list[str]:
+        """Every metric name this deployment publishes (what an alarm may watch)."""
+        return self.metric_columns()
+
+    def settled_before(self, t: float) -> float:
+        """Every request that arrived before the returned time has its outcome recorded (after
+        ``admit_until(t)``); override when requests wait unrecorded (e.g. an async backlog)."""
+        return t
+
+    def instance_count_at(self, variant: int, t: float) -> float:
+        """Instances billed at ``t`` (the InstanceCount datapoint of the minute starting at ``t``)."""
+        n = 0
+        for le in self.leases:
+            if le.variant == variant and le.t0 <= t < (np.inf if np.isnan(le.t1) else le.t1):
+                n += 1
+        return float(n)
+
+    def per_instance_denominator(self, variant: int, t0: float, t1: float) -> float:
+        """Instances that InvocationsPerInstance divides by for the minute [t0, t1)."""
+        return self.instance_count_at(variant, t0)
+
+    def minute_gauges(self, variant: int, t0: float, t1: float) -> dict[str, float]:
+        """Type-specific values of the minute [t0, t1) read from records (e.g. LoadedModelCount)."""
+        return {}
+
+    def state_datapoints(self, t: float) -> dict[str, float]:
+        """Type-specific state sampled when the minute ending at ``t`` closes (e.g. the async backlog)."""
+        return {}
+
+    def publish_minutes(self, store: MetricStore, t: float, *, final: bool) -> None:
+        """Publish what became known by ``t``: state of the minute just closed, and the request
+        metrics of every minute whose arrivals are all settled (all of them when ``final``)."""
+        names = self.variant_names()
+        closed = store.n_minutes if final else min(store.n_minutes, int(t // METRIC_PERIOD_S))
+        for m in range(self._minutes_sampled, closed):
+            for metric, value in self.state_datapoints(min((m + 1) * METRIC_PERIOD_S, store.duration)).items():
+                store.publish(self.name, metric, m, Stat.of_value(value), variant=names[0])
+        self._minutes_sampled = max(self._minutes_sampled, closed)
+        settled = closed if final else min(closed, int(self.settled_before(t) // METRIC_PERIOD_S))
+        if settled > self._minutes_published:
+            self._publish_requests(store, self._minutes_published, settled)
+            self._minutes_published = settled
+
+    def _publish_requests(self, store: MetricStore, m0: int, m1: int) -> None:
+        """The one bucketing code path: request metrics of minutes [m0, m1) by arrival minute."""
+        t_arr = self.arrival_times()
+        edges = np.searchsorted(t_arr, np.arange(m0, m1 + 1) * METRIC_PERIOD_S, side="left")
+        if m1 == store.n_minutes:
+            edges[-1] = t_arr.size
+        sl = RequestSlice(self, int(edges[0]), int(edges[-1]))
+        metrics = [(rm, *rm.fn(sl)) for rm in self.request_metrics()]
+        names = self.variant_names()
+        single = len(names) == 1
+        busy = {v: self._add_busy(store, sl, v, single) for v in range(len(names))}
+        rel = edges - edges[0]
+        for j, m in enumerate(range(m0, m1)):
+            a, b = int(rel[j]), int(rel[j + 1])
+            t0, t1 = m * METRIC_PERIOD_S, min((m + 1) * METRIC_PERIOD_S, store.duration)
+            for v, vname in enumerate(names):
+                vm = None if single else sl.variant[a:b] == v
+                for rm, mask, values in metrics:
+                    sel = mask[a:b] if vm is None or not rm.per_variant else mask[a:b] & vm
+                    stat = (Stat.of_value(np.count_nonzero(sel)) if rm.kind == COUNT
+                            else Stat.of_samples(values[a:b][sel]))
+                    store.publish(self.name, rm.name, m, stat, variant=vname)
+                inv = float(b - a if vm is None else np.count_nonzero(vm))
+                inst = self.instance_count_at(v, t0)
+                per = self.per_instance_denominator(v, t0, t1)
+                cpu = 100.0 * busy[v][m] / (inst * self.workers_of_variant(v) * METRIC_PERIOD_S) if inst > 0 else 0.0
+                values_of = {"InstanceCount": inst, "CPUUtilization": min(cpu, 100.0),
+                             **({"InvocationsPerInstance": inv / per} if per > 0 else {}),
+                             **self.minute_gauges(v, t0, t1)}
+                for metric, value in values_of.items():
+                    store.publish(self.name, metric, m, Stat.of_value(value), variant=vname)
+
+    def _add_busy(self, store: MetricStore, sl: RequestSlice, v: int, single: bool) -> np.ndarray:
+        """Add the busy time of the slice's requests of variant ``v`` to its per-minute total;
+        complete for a minute once every request that arrived before its end was added."""
+        acc = self._busy_acc.setdefault(v, np.zeros(store.n_minutes))
+        sel = slice(None) if single else sl.variant == v
+        acc += per_minute_busy(sl.t_start[sel], sl.col(self.log.busy_s)[sel], store.n_minutes)
+        return acc
+
     def metrics_frame(self, result):
-        """This deployment's rows of ``Result.metrics`` (override to add type-specific metrics)."""
-        return result.metrics_of(self)
+        """This deployment's rows of ``Result.metrics``, read from the run's metric store."""
+        import pandas as pd
+
+        store = self.sim.metrics
+        counts = {m.name for m in self.request_metrics() if m.kind == COUNT}
+        n = store.n_minutes
+        frames = []
+        for vname in self.variant_names():
+            cols: dict[str, Any] = {"deployment": self.name, "variant": vname, "minute": np.arange(n),
+                                    "t_s": np.arange(n) * METRIC_PERIOD_S}
+            for metric in self.metric_columns():
+                values = store.minute_values(self.name, metric, vname)
+                cols[metric] = np.nan_to_num(values).astype(np.int64) if metric in counts else values
+            frames.append(pd.DataFrame(cols))
+        return pd.concat(frames, ignore_index=True)
 
     def write_outputs(self, out_dir, result) -> list:
         """Type-specific files for ``--out`` (e.g. batch output); returns the paths written."""

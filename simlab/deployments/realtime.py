@@ -19,10 +19,11 @@ from typing import Any
 import numpy as np
 
 from simlab import facts
-from simlab.autoscaling import AUTOSCALING_SCHEMA, METRIC_PERIOD_S, TargetTracking, time_average
+from simlab.autoscaling import AUTOSCALING_SCHEMA, TargetTracking, time_average
 from simlab.deployments.base import COMMON_FIELDS, NAME_PATTERN, Deployment, Lease
 from simlab.distributions import Dist, DistSpec
 from simlab.errors import Problem
+from simlab.metrics import METRIC_PERIOD_S
 from simlab.monitoring.config import MONITORING_FIELDS
 from simlab.records import Err
 from simlab.schema import (
@@ -183,9 +184,8 @@ class RealTimeEndpoint(Deployment):
             for _ in range(v.count):
                 self._launch(v, 0.0)
             v.timeline.append((0.0, len(v.accepting)))
-            if v.scaler is not None:
-                self.sim.env.process(self._autoscale(v))
-        self.sim.env.process(self._ticker())
+        if any(v.scaler is not None for v in self.variants):
+            self.sim.metrics.on_close(self._autoscale)
 
     def _launch(self, v: Variant, t_up: float) -> None:
         inst = Instance(len(v.instances), t_up, v.workers)
@@ -196,21 +196,20 @@ class RealTimeEndpoint(Deployment):
         inst = v.accepting.pop()  # newest first
         inst.t_retired = now
 
-    def _ticker(self):
-        env = self.sim.env
-        while True:
-            yield env.timeout(METRIC_PERIOD_S)
-            self.admit_until(env.now)
-
-    def _autoscale(self, v: Variant):
-        env, wl = self.sim.env, self.sim.workload
-        while True:
-            yield env.timeout(METRIC_PERIOD_S)
-            self.admit_until(env.now)
-            i0, i1 = wl.upto(env.now - METRIC_PERIOD_S), wl.upto(env.now)
-            load = float(np.count_nonzero(self.log.variant[i0:i1] == v.idx))
-            per_instance = load / time_average(v.timeline, env.now - METRIC_PERIOD_S, env.now)
-            new = v.scaler.decide(env.now, per_instance, load, v.desired)
+    def _autoscale(self, now: float, final: bool) -> None:
+        """When a minute closes: each scaled variant's policy reads the datapoints just published
+        (SageMakerVariantInvocationsPerInstance, and Invocations for the load) and may resize."""
+        if final:
+            return
+        store, t0 = self.sim.metrics, now - METRIC_PERIOD_S
+        for v in self.variants:
+            if v.scaler is None:
+                continue
+            per_instance = store.query(deployment=self.name, metric="InvocationsPerInstance", statistic="Average",
+                                       t0=t0, t1=now, variant=v.name)
+            load = store.query(deployment=self.name, metric="Invocations", statistic="Sum", t0=t0, t1=now,
+                               variant=v.name)
+            new = v.scaler.decide(now, per_instance, load, v.desired)
             if new is not None:
                 self._resize(v, new)
 
@@ -316,6 +315,22 @@ class RealTimeEndpoint(Deployment):
             starts[k] = s
             ids[k] = inst.id
         return starts, ids
+
+    # -- metrics -------------------------------------------------------------------------------
+    def instance_count_at(self, variant: int, t: float) -> float:
+        """Instances billed at ``t``: in service, or retired but still draining (as the leases)."""
+        end, n = self.sim.duration, 0
+        for inst in self.variants[variant].instances:
+            stop = end if math.isnan(inst.t_retired) else min(end, max(inst.t_retired, inst.drained_at()))
+            n += inst.t_up <= t < stop
+        return float(n)
+
+    def per_instance_denominator(self, variant: int, t0: float, t1: float) -> float:
+        """Time-average instances in service over the minute (what target tracking divides by)."""
+        return time_average(self.variants[variant].timeline, t0, t1)
+
+    def workers_of_variant(self, variant: int) -> int:
+        return self.variants[variant].workers
 
     # -- results -------------------------------------------------------------------------------
     def finish(self) -> None:
