@@ -77,4 +77,17 @@ def summary_table(summary: dict[str, Any]) -> str:
     for r, (label, _) in enumerate(rows):
         cells = "  ".join(col[r].rjust(w) for col, w in zip(cols, widths, strict=True))
         lines.append(f"{label.ljust(label_w)}  {cells}")
-    return head + "\n".join(lines) + "\n"
+    return head + "\n".join(lines + _alarm_lines(summary.get("alarms"))) + "\n"
+
+
+def _alarm_lines(alarms: dict[str, Any] | None) -> list[str]:
+    """One line per alarm: final state, first ALARM, time in ALARM, transitions."""
+    if not alarms:
+        return []
+    width = max(len(name) for name in alarms)
+    lines = ["", "alarms"]
+    for name, a in alarms.items():
+        first = "never in ALARM" if a["first_alarm_s"] is None else f"first ALARM at {_ms(a['first_alarm_s'] * 1000)}"
+        lines.append(f"  {name.ljust(width)}  {a['state']:<17}  {first}, {_ms(a['time_in_alarm_s'] * 1000)} in ALARM, "
+                     f"{len(a['transitions'])} transitions")
+    return lines
