@@ -18,7 +18,7 @@ from simlab.result import Result
 from simlab.scenario import scenario_from_dict
 from simlab.simulation import Simulation
 
-I, OK, AL = "INSUFFICIENT_DATA", "OK", "ALARM"
+INS, OK, AL = "INSUFFICIENT_DATA", "OK", "ALARM"
 
 
 def trace(tmp_path, per_minute: dict[int, int]) -> dict:
@@ -52,7 +52,7 @@ def test_m_of_n_on_invocations(tmp_path) -> None:
     # 2 of 3: windows [-,-,F] OK at 60 (present data, none breaching), [F,T,F] OK,
     # [T,F,T] ALARM at 240, [F,T,T] and [T,T,F] ALARM, [T,F,F] OK at 420.
     res = run_alarms(tmp_path, {0: 1, 1: 10, 2: 1, 3: 10, 4: 10, **{k: 1 for k in range(5, 10)}}, alarm())
-    assert changes(res) == [(60.0, I, OK), (240.0, OK, AL), (420.0, AL, OK)]
+    assert changes(res) == [(60.0, INS, OK), (240.0, OK, AL), (420.0, AL, OK)]
     a = res.summary()["alarms"]["a"]
     assert a["state"] == OK and a["first_alarm_s"] == 240.0 and a["time_in_alarm_s"] == 180.0
 
@@ -60,14 +60,14 @@ def test_m_of_n_on_invocations(tmp_path) -> None:
 def test_three_of_three_needs_three_breaching_periods(tmp_path) -> None:
     res = run_alarms(tmp_path, {0: 1, 1: 10, 2: 1, 3: 10, 4: 10, 5: 10, **{k: 1 for k in range(6, 10)}},
                      alarm(datapoints_to_alarm=None))
-    assert changes(res) == [(60.0, I, OK), (360.0, OK, AL), (420.0, AL, OK)]
+    assert changes(res) == [(60.0, INS, OK), (360.0, OK, AL), (420.0, AL, OK)]
 
 
 def test_period_aggregates_minutes(tmp_path) -> None:
     # period 120 s: Sums 1+4 = 5 (not > 5), 4+4 = 8 (breaching), then 2 per period
     res = run_alarms(tmp_path, {0: 1, 1: 4, 2: 4, 3: 4, **{k: 1 for k in range(4, 10)}},
                      alarm(period=120, evaluation_periods=1, datapoints_to_alarm=1))
-    assert changes(res) == [(120.0, I, OK), (240.0, OK, AL), (360.0, AL, OK)]
+    assert changes(res) == [(120.0, INS, OK), (240.0, OK, AL), (360.0, AL, OK)]
 
 
 # ModelLatency exists only for minutes with completed requests: arrivals in minutes 0, 1 and 5 only
@@ -76,10 +76,10 @@ def test_period_aggregates_minutes(tmp_path) -> None:
 #   60 [-,-,T]  120 [-,T,T]  180 [T,T,-]  240 [T,-,-]  300 [-,-,-]  360 [-,-,T]  420 [-,T,-]
 #   480 [T,-,-]  540 [-,-,-]  600 [-,-,-]
 EXPECTED = {
-    "missing": [(60.0, I, OK), (120.0, OK, AL), (240.0, AL, OK), (300.0, OK, I), (360.0, I, OK), (540.0, OK, I)],
-    "notBreaching": [(60.0, I, OK), (120.0, OK, AL), (240.0, AL, OK)],
-    "breaching": [(60.0, I, AL)],
-    "ignore": [(120.0, I, AL)],
+    "missing": [(60.0, INS, OK), (120.0, OK, AL), (240.0, AL, OK), (300.0, OK, INS), (360.0, INS, OK), (540.0, OK, INS)],
+    "notBreaching": [(60.0, INS, OK), (120.0, OK, AL), (240.0, AL, OK)],
+    "breaching": [(60.0, INS, AL)],
+    "ignore": [(120.0, INS, AL)],
 }
 
 
@@ -99,8 +99,8 @@ def test_percentile_statistic_and_variant_dimension(tmp_path) -> None:
                            datapoints_to_alarm=1),
                      alarm(alarm_name="b", metric_name="ModelLatency", statistic="p99", threshold=101_500,
                            evaluation_periods=1, datapoints_to_alarm=1))
-    assert changes(res, "a") == [(60.0, I, AL), (240.0, AL, I)]
-    assert changes(res, "b") == [(60.0, I, OK), (240.0, OK, I)]
+    assert changes(res, "a") == [(60.0, INS, AL), (240.0, AL, INS)]
+    assert changes(res, "b") == [(60.0, INS, OK), (240.0, OK, INS)]
 
 
 def test_state_changed_is_a_fresh_event_per_transition(tmp_path) -> None:
@@ -139,7 +139,7 @@ def test_outputs_json_csv_and_table(tmp_path, capsys) -> None:
     import pandas as pd
 
     csv = pd.read_csv(tmp_path / "run" / "alarms.csv")
-    assert csv[["t_s", "from", "to"]].values.tolist() == [[60.0, I, OK], [240.0, OK, AL], [420.0, AL, OK]]
+    assert csv[["t_s", "from", "to"]].values.tolist() == [[60.0, INS, OK], [240.0, OK, AL], [420.0, AL, OK]]
 
 
 def test_no_alarms_no_key() -> None:
@@ -193,4 +193,4 @@ def test_alarm_on_a_metric_a_feature_publishes(tmp_path) -> None:
 
     sim.env.process(publisher(sim.env))
     res = Result(sim.run())
-    assert changes(res) == [(3600.0, I, OK), (7200.0, OK, AL), (14400.0, AL, OK)]
+    assert changes(res) == [(3600.0, INS, OK), (7200.0, OK, AL), (14400.0, AL, OK)]
