@@ -60,6 +60,10 @@ def parse_statistic(text: Any) -> str | float | None:
 
 def _keys(x: np.ndarray) -> np.ndarray:
     """Signed log-bucket key of each value (0 for the zero band)."""
+    if x.min() > ZERO_BAND:  # the common case (latencies): positive values only
+        k = np.log(x)
+        k /= _LOG_GAMMA
+        return np.ceil(k, out=k).astype(np.int64) + _OFFSET
     a = np.abs(x)
     big = a > ZERO_BAND
     k = np.zeros(x.shape, dtype=np.int64)
@@ -89,12 +93,15 @@ class Stat:
         x = np.asarray(x, dtype=float)
         if x.size == 0:
             return None
+        lo, hi = float(x.min()), float(x.max())
+        if lo == hi:  # one value repeated (e.g. a fixed overhead)
+            return cls(int(x.size), float(x.sum()), lo, hi, _keys(x[:1]).astype(np.int32),
+                       np.array([x.size], dtype=np.int64))
         k = _keys(x)
         lo_k = int(k.min())
         counts = np.bincount(k - lo_k)
         nz = np.flatnonzero(counts)
-        return cls(int(x.size), float(x.sum()), float(x.min()), float(x.max()),
-                   (nz + lo_k).astype(np.int32), counts[nz].astype(np.int64))
+        return cls(int(x.size), float(x.sum()), lo, hi, (nz + lo_k).astype(np.int32), counts[nz].astype(np.int64))
 
     @classmethod
     def of_value(cls, value: float) -> Stat:

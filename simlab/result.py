@@ -27,7 +27,12 @@ class Result:
         self.scenario = sim.scenario
         self.seed = sim.seed
         self.deployments = {d.name: d for d in sim.deployments}
-        self.predictions = {d.name: d.predictions() for d in sim.deployments}
+
+    @cached_property
+    def predictions(self) -> dict:
+        """The real model output per deployment and request (NaN where not served), computed
+        on first access: the JSON summary does not need them."""
+        return {d.name: d.predictions() for d in self.sim.deployments}
 
     def summary(self) -> dict[str, Any]:
         """The ``--json`` object (statistics after warm-up)."""

@@ -20,6 +20,8 @@ __all__ = ["Deployment", "Lease", "COMMON_FIELDS"]
 
 ERRORS_4XX = (Err.PAYLOAD_TOO_LARGE, Err.THROTTLED, Err.NOT_READY)  # Invocation4XXErrors
 ERRORS_5XX = (Err.TIMEOUT, Err.MODEL_ERROR)  # Invocation5XXErrors
+_IS_4XX = np.isin(np.arange(len(Err)), ERRORS_4XX)  # lookup tables indexed by error code
+_IS_5XX = np.isin(np.arange(len(Err)), ERRORS_5XX)
 COMMON_METRICS = ("Invocations", "Invocation4XXErrors", "Invocation5XXErrors", "ModelLatency", "OverheadLatency",
                   "InstanceCount", "InvocationsPerInstance", "CPUUtilization")
 
@@ -150,8 +152,8 @@ class Deployment:
         """Metrics bucketed by arrival minute (override to add or redefine; keep the names)."""
         return [
             RequestMetric("Invocations", COUNT, lambda s: (np.ones(s.t.size, dtype=bool), None)),
-            RequestMetric("Invocation4XXErrors", COUNT, lambda s: (np.isin(s.error, ERRORS_4XX), None)),
-            RequestMetric("Invocation5XXErrors", COUNT, lambda s: (np.isin(s.error, ERRORS_5XX), None)),
+            RequestMetric("Invocation4XXErrors", COUNT, lambda s: (_IS_4XX[s.error], None)),
+            RequestMetric("Invocation5XXErrors", COUNT, lambda s: (_IS_5XX[s.error], None)),
             # ModelLatency: queue wait + model time on the instance (µs); OverheadLatency the rest
             RequestMetric("ModelLatency", SAMPLES, lambda s: (s.done, (s.t_start - s.t + s.model_s) * 1e6)),
             RequestMetric("OverheadLatency", SAMPLES, lambda s: (s.done, s.overhead_s * 1e6)),
@@ -246,11 +248,17 @@ class Deployment:
         if not ok.any():
             return acc
         start, busy = start[ok], busy[ok]
-        # shift the origin to the slice's first minute: sums of small numbers, fewer edges
         m_lo = int(start.min() // METRIC_PERIOD_S)
-        m_hi = min(store.n_minutes, int((start + busy).max() // METRIC_PERIOD_S) + 1)
-        if m_hi > m_lo:
-            acc[m_lo:m_hi] += per_minute_busy(start - m_lo * METRIC_PERIOD_S, busy, m_hi - m_lo)
+        m_start = (start // METRIC_PERIOD_S).astype(np.int64)
+        inside = (start + busy) <= (m_start + 1) * METRIC_PERIOD_S  # ends in the minute it started
+        if inside.any():
+            per = np.bincount(m_start[inside] - m_lo, weights=busy[inside])[: store.n_minutes - m_lo]
+            acc[m_lo:m_lo + per.size] += per
+        start, busy = start[~inside], busy[~inside]
+        if start.size:  # spanning minutes: the exact formula, origin shifted to the slice's first minute
+            m_hi = min(store.n_minutes, int((start + busy).max() // METRIC_PERIOD_S) + 1)
+            if m_hi > m_lo:
+                acc[m_lo:m_hi] += per_minute_busy(start - m_lo * METRIC_PERIOD_S, busy, m_hi - m_lo)
         return acc
 
     def metrics_frame(self, result):
@@ -281,22 +289,22 @@ class Deployment:
     def summary(self) -> dict[str, Any]:
         """The ``--json`` contract for this deployment (statistics after warm-up)."""
         sel = self.measured()
-        t = self.arrival_times()[sel]
-        out = self.log.outcome(self.sim.duration)[sel]
-        done = out == Outcome.COMPLETED
-        lat = (self.log.t_done[sel][done] - t[done]) * 1000.0
-        wait = (self.log.t_start[sel][done] - t[done]) * 1000.0
-        completed = int(done.sum())
+        outcome = self.log.outcome(self.sim.duration)
+        counts = np.bincount(outcome[sel], minlength=len(Outcome))
+        done = sel & (outcome == Outcome.COMPLETED)
+        del outcome
+        completed = int(counts[Outcome.COMPLETED])
         cost = self.cost_usd()
         result = {
             "type": self.type_id,
             "arrived": int(sel.sum()),
             "completed": completed,
-            "failed": int((out == Outcome.FAILED).sum()),
-            "throttled": int((out == Outcome.THROTTLED).sum()),
-            "in_flight": int((out == Outcome.IN_FLIGHT).sum()),
-            "latency_ms": latency_stats(lat),
-            "wait_ms": {k: v for k, v in latency_stats(wait).items() if k in ("mean", "p99")},
+            "failed": int(counts[Outcome.FAILED]),
+            "throttled": int(counts[Outcome.THROTTLED]),
+            "in_flight": int(counts[Outcome.IN_FLIGHT]),
+            "latency_ms": latency_stats(self._since_arrival_ms(self.log.t_done, done), overwrite=True),
+            "wait_ms": {k: v for k, v in latency_stats(self._since_arrival_ms(self.log.t_start, done),
+                                                       overwrite=True).items() if k in ("mean", "p99")},
             "cold_starts": int(self.log.cold[sel].sum()),
             "cost_usd": rnd(cost),
             "cost_per_1k_usd": rnd(cost / completed * 1000.0) if completed else None,
@@ -306,6 +314,13 @@ class Deployment:
         result["errors"] = self.error_counts(sel)
         result.update(self.extra_summary(sel))
         return result
+
+    def _since_arrival_ms(self, times: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """(times − arrival) × 1000 of the requests ``mask``, built in place (one temporary)."""
+        out = times[mask]
+        out -= self.arrival_times()[mask]
+        out *= 1000.0
+        return out
 
     def error_counts(self, sel: np.ndarray) -> dict[str, int]:
         """Count of each error kind among measured requests (only kinds that occurred)."""

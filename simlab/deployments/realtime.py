@@ -176,6 +176,12 @@ class RealTimeEndpoint(Deployment):
     def model_of_variant(self, v: int) -> str:
         return self.variants[v].model or self.sim.scenario.model
 
+    def bind(self, sim) -> None:
+        """Attach; a real-time worker is busy exactly for the model time, so ``model_s`` and
+        ``busy_s`` share one array (8 bytes per request less)."""
+        super().bind(sim)
+        self.log.model_s = self.log.busy_s
+
     # -- fleet ---------------------------------------------------------------------------------
     def start(self) -> None:
         for v in self.variants:
