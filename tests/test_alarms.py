@@ -194,3 +194,29 @@ def test_alarm_on_a_metric_a_feature_publishes(tmp_path) -> None:
     sim.env.process(publisher(sim.env))
     res = Result(sim.run())
     assert changes(res) == [(3600.0, INS, OK), (7200.0, OK, AL), (14400.0, AL, OK)]
+
+
+def test_model_monitor_drift_metrics_drive_an_alarm() -> None:
+    """Data Quality executions publish feature_baseline_drift_<feature> at their time; an hourly
+    alarm (1 of 1, ignore missing) follows each execution's value one period later."""
+    feature = "mean radius"
+    ep = rt(data_capture={"sampling_percentage": 100, "modes": ["input", "output"]},
+            monitors=[{"type": "data_quality", "schedule": "hourly"}])
+    raw = scenario(ep, duration=10 * 3600.0,
+                   workload={"arrivals": "poisson", "rate_per_s": 0.2, "payload_kb": 4,
+                             "drift": [{"at": "5h", "feature": feature, "shift_sd": 2.0}]},
+                   alarms=[alarm(metric_name=f"feature_baseline_drift_{feature}", statistic="Maximum", period=3600,
+                                 evaluation_periods=1, datapoints_to_alarm=1, threshold=0.2,
+                                 treat_missing_data="ignore")])
+    res = simlab.run(scenario_from_dict(raw))
+    mon = res.monitoring.metrics
+    drift = mon[mon.metric == f"feature_baseline_drift_{feature}"].sort_values("t_s")
+    # an execution at t lands in the period [t, t + 3600) (t is on the hour): evaluated at t + 3600
+    expected, state = [], INS
+    for t, value in zip(drift.t_s, drift.value, strict=True):
+        new = AL if value > 0.2 else OK
+        if new != state and t + 3600.0 <= raw["duration"]:
+            expected.append((t + 3600.0, state, new))
+            state = new
+    assert any(to == AL for _, _, to in expected) and len(expected) >= 2  # the drift is seen, before it is not
+    assert changes(res) == expected
