@@ -12,7 +12,13 @@ Each mode runs in a fresh subprocess (so ``ru_maxrss`` is not polluted by the ot
 
 For each mode it prints the tracemalloc peak (Python + numpy allocations made during the run)
 and the peak and live memory of each phase, the ``ru_maxrss`` growth over the process's state
-after imports and warm-up, and the largest allocation sites still alive at the end. Budget: ≤ 300 MB. Never asserts.
+after imports and warm-up, and the largest allocation sites still alive at the end.
+
+The budget is the **whole process**: ``python -m simlab simulate FILE --json`` on the same
+scenario must peak under 300 MB resident (``cli`` line: the child's own ``ru_maxrss`` from
+``os.wait4``, the figure ``/usr/bin/time -v`` reports as "Maximum resident set size").
+``--day`` also runs a simulated day at 100 requests/s (8.64 M requests, one real-time endpoint
+with 8 instances): budget 1 GB for the whole process. Never asserts.
 """
 
 from __future__ import annotations
@@ -20,11 +26,14 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
+from pathlib import Path
 
 RATE = 50.0
 
@@ -39,6 +48,24 @@ def scenario(n_requests: int):
                          "workers_per_instance": 1,
                          "service_time": {"dist": "exponential", "mean_ms": 40}}],
     })
+
+
+def cli_peak(duration: float, rate: float, instances: int) -> tuple[float, float, float]:
+    """(max RSS MB, wall s, CPU s) of ``python -m simlab simulate FILE --json`` in a child process."""
+    text = (f"name: bench\nduration: {duration}\nwarmup: 0\n"
+            f"workload: {{arrivals: poisson, rate_per_s: {rate}, payload_kb: 4}}\n"
+            f"deployments:\n  - {{name: rt, type: real_time_endpoint, instance_count: {instances}, "
+            f"workers_per_instance: 1, service_time: {{dist: exponential, mean_ms: 40}}}}\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.yaml"
+        path.write_text(text, encoding="utf-8")
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "simlab", "simulate", str(path), "--json"],
+                                stdout=subprocess.DEVNULL)
+        _, _, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+    scale = 1 / 1024 if sys.platform != "darwin" else 1 / 2**20
+    return usage.ru_maxrss * scale, wall, usage.ru_utime + usage.ru_stime
 
 
 def maxrss_mb() -> float:
@@ -72,7 +99,7 @@ def child(mode: str, n_requests: int, top: int) -> dict:
     sim.run()
     mark("run()")
     res = Result(sim)
-    mark("Result() (predictions)")
+    mark("Result() (predictions on first read)")
     res.summary()
     mark("summary()")
     frame_mb = 0.0
@@ -95,11 +122,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--requests", type=int, default=1_000_000)
     ap.add_argument("--top", type=int, default=8, help="allocation sites to list (default 8)")
+    ap.add_argument("--day", action="store_true", help="also the 8.64 M-request day (budget 1 GB)")
     ap.add_argument("--child", choices=("summary", "requests"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.requests, args.top)))
         return
+
+    rss, wall, cpu = cli_peak(args.requests / RATE, RATE, 4)
+    print(f"[cli] simlab simulate --json, {args.requests:,} requests: whole process peak {rss:.1f} MB "
+          f"(budget 300 MB), {wall:.1f} s wall, {cpu:.1f} s CPU")
+    if args.day:
+        rss, wall, cpu = cli_peak(86400.0, 100.0, 8)
+        print(f"[cli] simulated day at 100/s (8.64 M requests): whole process peak {rss:.1f} MB "
+              f"(budget 1024 MB), {wall:.1f} s wall, {cpu:.1f} s CPU")
 
     print(f"{args.requests:,} requests at {RATE:g}/s on 4 instances; budget ≤ 300 MB")
     for mode in ("summary", "requests"):

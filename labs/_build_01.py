@@ -453,9 +453,10 @@ pd.DataFrame({name: {k: d[k] for k in ("completed", "cost_usd", "instance_hours"
 md(r"""
 **Replay the alarm.** The per-minute metrics (`result.metrics`) hold `Invocations`. Dividing
 each minute's count by the instances in service at the boundary gives the datapoint. Feeding
-the datapoints, one per minute, to the same `TargetTracking` state machine shows exactly when
-the high alarm fires. (At 25:00 the new instances are already in service, so that datapoint
-drops below the target and the streak resets.)
+the datapoints, one per minute, to the same `TargetTracking` policy (its high alarm is a CloudWatch
+alarm: 3 of 3 datapoints above the target) shows exactly when the high alarm fires. (At 25:00 the
+new instances are already in service, so that datapoint drops below the target and the alarm
+returns to OK.)
 """)
 
 code(r"""
@@ -479,7 +480,7 @@ for minute in range(14, 28):
                    "invocations": int(load), "in service": in_service(t),
                    "per instance": per_instance,
                    "> target?": per_instance > cfg["target_invocations_per_instance"],
-                   "high streak": tracker.high_streak,
+                   "high alarm": tracker.high.state,
                    "action": f"desired {desired} → {action}" if action else ""})
     desired = action or desired
 pd.DataFrame(replay).set_index("minute")

@@ -1,13 +1,16 @@
 """Target-tracking auto scaling as Application Auto Scaling does it for SageMaker variants.
 
-Evaluation rule (documented in docs/model.md): once a minute, at the minute boundary, the metric
-datapoint of the minute just ended is computed (e.g. SageMakerVariantInvocationsPerInstance =
-invocations in that minute / the time-average number of instances in service during it). Target tracking creates two CloudWatch alarms:
-a high alarm (metric > target for 3 consecutive 1-minute datapoints) that scales out, and a low
-alarm (metric < 90 % of target for 15 consecutive datapoints) that scales in. Desired capacity is
-``ceil(load / target)`` clamped to [min, max]. A scale-out waits for the scale-out cooldown since
-the previous scale-out; a scale-in waits for the scale-in cooldown since the previous scaling
-activity of either kind. New instances serve after ``instance_startup``.
+Evaluation rule (documented in docs/model.md and docs/alarms.md): once a minute, when the minute
+closes, the deployment publishes the datapoint of the minute just ended (e.g.
+SageMakerVariantInvocationsPerInstance = invocations in that minute / the time-average number of
+instances in service during it). Target tracking owns two CloudWatch alarms of
+:class:`simlab.alarms.Alarm`: a high alarm (3 of 3 datapoints > target) that scales out and a low
+alarm (15 of 15 datapoints < 90 % of target) that scales in. Desired capacity is
+``ceil(load / target)`` clamped to [min, max]. Cooldowns follow Application Auto Scaling's
+definitions: during the scale-out cooldown a scale-out still happens if it raises capacity above
+the desired capacity the previous scale-out set (a scale-out cooldown does not block a larger
+scale-out); a scale-in waits for the scale-in cooldown counted from the last scale-in activity.
+New instances serve after ``instance_startup``.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ import math
 from dataclasses import dataclass
 
 from simlab import facts
+from simlab.alarms import ALARM, Alarm, AlarmSpec
+from simlab.metrics import METRIC_PERIOD_S
 from simlab.schema import Bool, Duration, Field, Float, Int, Schema, ordered
 
 __all__ = ["METRIC_PERIOD_S", "time_average", "TargetTracking", "AUTOSCALING_SCHEMA", "HIGH_DATAPOINTS", "LOW_DATAPOINTS", "LOW_RATIO"]
 
-METRIC_PERIOD_S = 60.0  # CloudWatch period of the endpoint metrics and of every scaling alarm
 HIGH_DATAPOINTS = 3
 LOW_DATAPOINTS = 15
 LOW_RATIO = 0.9
@@ -42,9 +46,16 @@ AUTOSCALING_SCHEMA = Schema("autoscaling", [
 ], checks=(ordered("min_instances", "max_instances"),))
 
 
+def _alarm(name: str, op: str, threshold: float, n: int) -> Alarm:
+    spec = AlarmSpec(alarm_name=name, deployment="", metric_name="", statistic="Average", threshold=threshold,
+                     comparison_operator=op, period=int(METRIC_PERIOD_S), evaluation_periods=n)
+    return Alarm(spec, store=None)
+
+
 @dataclass
 class TargetTracking:
-    """The alarm state machine; ``decide`` returns the new desired capacity or None."""
+    """A target-tracking policy: its two alarms and the cooldowns; ``decide`` returns the new
+    desired capacity or None."""
 
     target: float
     min_instances: int
@@ -52,10 +63,13 @@ class TargetTracking:
     scale_out_cooldown: float
     scale_in_cooldown: float
     disable_scale_in: bool = False
-    high_streak: int = 0
-    low_streak: int = 0
-    last_out: float = -math.inf
-    last_activity: float = -math.inf
+    last_out: float = -math.inf  # time of the last scale-out activity
+    out_capacity: int = 0  # desired capacity the last scale-out set
+    last_in: float = -math.inf  # time of the last scale-in activity
+
+    def __post_init__(self) -> None:
+        self.high = _alarm("TargetTracking-AlarmHigh", "GreaterThanThreshold", self.target, HIGH_DATAPOINTS)
+        self.low = _alarm("TargetTracking-AlarmLow", "LessThanThreshold", LOW_RATIO * self.target, LOW_DATAPOINTS)
 
     @classmethod
     def from_config(cls, cfg: dict, *, target_key: str = "target_invocations_per_instance") -> TargetTracking:
@@ -68,16 +82,21 @@ class TargetTracking:
         return max(self.min_instances, min(self.max_instances, math.ceil(load / self.target - 1e-9)))
 
     def decide(self, now: float, per_instance: float, load: float, desired: int) -> int | None:
-        """Feed one datapoint; return a new desired capacity when an alarm fires a scaling action."""
-        self.high_streak = self.high_streak + 1 if per_instance > self.target else 0
-        self.low_streak = self.low_streak + 1 if per_instance < LOW_RATIO * self.target else 0
+        """Feed the datapoint of the minute ending at ``now`` to both alarms; return a new desired
+        capacity when an alarm in ALARM calls for a scaling activity the cooldowns allow."""
+        self.high.evaluate(now, per_instance, given=True)
+        self.low.evaluate(now, per_instance, given=True)
         want = self.wanted(load)
-        if self.high_streak >= HIGH_DATAPOINTS and want > desired and now - self.last_out >= self.scale_out_cooldown:
-            self.last_out = self.last_activity = now
-            return want
-        if (self.low_streak >= LOW_DATAPOINTS and want < desired and not self.disable_scale_in
-                and now - self.last_activity >= self.scale_in_cooldown):
-            self.last_activity = now
+        if self.high.state == ALARM:
+            in_cooldown = now - self.last_out < self.scale_out_cooldown
+            floor = max(desired, self.out_capacity) if in_cooldown else desired
+            if want > floor:
+                self.last_out, self.out_capacity = now, want
+                return want
+            return None
+        if (self.low.state == ALARM and want < desired and not self.disable_scale_in
+                and now - self.last_in >= self.scale_in_cooldown):
+            self.last_in = now
             return want
         return None
 

@@ -11,7 +11,7 @@ Who calls what (see docs/model.md)::
     scenario loader -- top_fields(), deployment_fields(type_id), check()
     Simulation      -- attach(sim) -> FeatureRun | None, kept in sim.features; run.start()
     Result          -- run.summary(deployment), run.top_summary(), run.frames(), run.write()
-    report          -- feature.table_rows() (optional)
+    report          -- feature.table_rows(), feature.table_lines(summary) (optional)
 
 Built-in features are named in :data:`BUILTIN` as ``"module:attribute"`` and imported on first
 use, so this module imports none of them; tests and plug-ins add theirs with :func:`register`.
@@ -36,7 +36,7 @@ __all__ = ["Feature", "FeatureRun", "register", "unregister", "registered", "BUI
 TableRow = tuple[str, Callable[[dict], str]]
 
 #: features every run knows, in summary order ("module:attribute" of a Feature instance)
-BUILTIN: tuple[str, ...] = ("simlab.monitoring.feature:FEATURE", "simlab.slo:FEATURE")
+BUILTIN: tuple[str, ...] = ("simlab.monitoring.feature:FEATURE", "simlab.alarm_feature:FEATURE", "simlab.slo:FEATURE")
 
 
 @runtime_checkable
@@ -64,7 +64,8 @@ class Feature(Protocol):
     """One feature, registered once. ``name`` is also its JSON summary key and ``Result`` attribute.
 
     Optional extras a feature may define: ``table_rows() -> list[TableRow]`` (rows of the
-    ``simulate`` table, fed with its per-deployment summary) and, on its run, ``view()`` (what
+    ``simulate`` table, fed with its per-deployment summary), ``table_lines(summary) -> list[str]``
+    (lines printed under the table, fed with the whole summary) and, on its run, ``view()`` (what
     ``res.<name>`` returns; default: the frames dict).
     """
 

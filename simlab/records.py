@@ -69,4 +69,5 @@ class RequestLog:
         return out
 
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in vars(self).values() if isinstance(a, np.ndarray))
+        arrays = {id(a): a for a in vars(self).values() if isinstance(a, np.ndarray)}  # shared columns once
+        return sum(a.nbytes for a in arrays.values())

@@ -74,4 +74,16 @@ def summary_table(summary: dict[str, Any]) -> str:
     for r, (label, _) in enumerate(rows):
         cells = "  ".join(col[r].rjust(w) for col, w in zip(cols, widths, strict=True))
         lines.append(f"{label.ljust(label_w)}  {cells}")
-    return head + "\n".join(lines) + "\n"
+    return head + "\n".join(lines + _feature_lines(summary)) + "\n"
+
+
+def _feature_lines(summary: dict[str, Any]) -> list[str]:
+    """Lines a feature prints under the table (its optional ``table_lines(summary)``)."""
+    from simlab.features import registered
+
+    out: list[str] = []
+    for feature in registered():
+        lines = getattr(feature, "table_lines", None)
+        if lines is not None:
+            out += lines(summary)
+    return out

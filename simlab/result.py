@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simlab.accounting import per_minute_busy
 from simlab.records import ERROR_NAMES, Err, Outcome
 
 if TYPE_CHECKING:  # pragma: no cover - Result reads a finished run; it never builds one
@@ -133,7 +132,8 @@ class Result:
 
     @cached_property
     def metrics(self):
-        """Per-minute CloudWatch-style metrics per deployment and variant (pandas DataFrame).
+        """Per-minute CloudWatch-style metrics per deployment and variant (pandas DataFrame), read
+        from the run's metric store (``sim.metrics``: the datapoints alarms saw during the run).
 
         Invocations and errors are counted in the minute a request arrived; ModelLatency (µs)
         is queue wait + model time on the instance and OverheadLatency (µs) the rest, averaged
@@ -142,43 +142,6 @@ class Result:
         import pandas as pd
 
         return pd.concat([d.metrics_frame(self) for d in self.deployments.values()], ignore_index=True)
-
-    def metrics_of(self, d):
-        """The default per-minute frame of one deployment (``Deployment.metrics_frame`` uses it)."""
-        import pandas as pd
-
-        log, t_arr = d.log, d.arrival_times()
-        n_min = int(np.ceil(self.sim.duration / 60.0))
-        minute = np.minimum((t_arr // 60).astype(np.int64), n_min - 1)
-        done = log.outcome(self.sim.duration) == Outcome.COMPLETED
-        frames = []
-        for v, vname in enumerate(d.variant_names()):
-            sel = log.variant == v
-            count = lambda m: np.bincount(minute[m], minlength=n_min)  # noqa: E731
-            inv = count(sel)
-            ok = sel & done
-            n_ok = count(ok)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                model_us = np.bincount(minute[ok], weights=(log.t_start[ok] - t_arr[ok] + log.model_s[ok]) * 1e6,
-                                       minlength=n_min) / n_ok
-                over_us = np.bincount(minute[ok], weights=log.overhead_s[ok] * 1e6, minlength=n_min) / n_ok
-            instances = d.instances_per_minute(v, n_min)
-            workers = d.workers_of_variant(v)
-            busy = per_minute_busy(log.t_start[sel], log.busy_s[sel], n_min)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                cpu = np.where(instances > 0, 100.0 * busy / (instances * workers * 60.0), 0.0)
-                per_inst = np.where(instances > 0, inv / instances, np.nan)
-            frames.append(pd.DataFrame({
-                "deployment": d.name, "variant": vname, "minute": np.arange(n_min),
-                "t_s": np.arange(n_min) * 60.0,
-                "Invocations": inv,
-                "Invocation4XXErrors": count(sel & np.isin(log.error, [Err.PAYLOAD_TOO_LARGE, Err.THROTTLED, Err.NOT_READY])),
-                "Invocation5XXErrors": count(sel & np.isin(log.error, [Err.TIMEOUT, Err.MODEL_ERROR])),
-                "ModelLatency": model_us, "OverheadLatency": over_us,
-                "InstanceCount": instances, "InvocationsPerInstance": per_inst,
-                "CPUUtilization": np.minimum(cpu, 100.0),
-            }))
-        return pd.concat(frames, ignore_index=True)
 
     def write(self, out_dir: str | Path) -> list[Path]:
         """Write summary.json, requests.csv and metrics.csv into ``out_dir``; returns the paths."""

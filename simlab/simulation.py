@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import simpy
 
 from simlab.deployments import deployment_class
 from simlab.deployments.base import Deployment
 from simlab.features import FeatureRun, registered
+from simlab.metrics import MetricStore
 from simlab.rng import Streams
 from simlab.scenario import Scenario
 from simlab.workload import Workload, build_workload
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simlab.alarms import Alarm
 
 __all__ = ["Simulation", "run"]
 
@@ -39,8 +43,10 @@ class Simulation:
             scenario.workload, streams=self.streams, duration=self.duration, warmup=self.warmup,
             serve_rows=self.dataset.serve_idx, base_dir=scenario.base_dir, dataset=self.dataset)
         self.deployments: list[Deployment] = [deployment_class(d["type"])(d) for d in scenario.deployments]
+        self.metrics = MetricStore(self.duration)  # live 1-minute datapoints (simlab/metrics.py)
         for d in self.deployments:
             d.bind(self)
+        self.alarms: dict[str, Alarm] = {}  # alarm name -> Alarm; the alarms feature fills it
         self.features: dict[str, FeatureRun] = {}  # feature name -> its run (simlab.features)
         for feature in registered():
             run = feature.attach(self)
@@ -86,11 +92,13 @@ class Simulation:
             d.start()
         for run in self.features.values():
             run.start()
+        self.env.process(self.metrics.publisher(self.env, self.deployments))
         if progress is not None:
             self.env.process(self._progress(progress, max(60.0, self.duration / 100)))
         self.env.run(until=self.duration)
         for d in self.deployments:
             d.finish()
+        self.metrics.finish(self.deployments)
         return self
 
 

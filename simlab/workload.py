@@ -216,7 +216,10 @@ def build_workload(cfg: dict[str, Any], *, streams, duration: float, warmup: flo
     n = t.size
     rows = serve_rows[streams.generator("workload.rows").integers(0, serve_rows.size, n)]
     payload: Dist = cfg["payload_kb"]
-    payload_bytes = payload.ppf(streams.generator("workload.payload").random(n))
+    if payload.kind == "fixed":  # one size for all: a read-only view of one value, no memory per request
+        payload_bytes = np.broadcast_to(np.float64(payload.mean), (n,))
+    else:
+        payload_bytes = payload.ppf(streams.generator("workload.payload").random(n))
     wl = Workload(
         t=t, row=rows.astype(np.int32), payload_bytes=payload_bytes,
         u_service=streams.generator("workload.service").random(n),

@@ -57,11 +57,47 @@ def test_scale_in_after_fifteen_low_datapoints_and_cooldown(tmp_path) -> None:
     assert first_down[1] == 1  # ceil(300 / 600) = 1
 
 
-def test_scale_in_cooldown_delays_scale_in(tmp_path) -> None:
+def test_scale_out_does_not_start_the_scale_in_cooldown(tmp_path) -> None:
+    # AAS: the scale-in cooldown counts from the last scale-in activity; the scale-out at
+    # STEP_UP + 180 s does not delay the first scale-in (15 low datapoints after STEP_DOWN)
     res = run(autoscaled(tmp_path, scale_in_cooldown=3000))
-    # last activity: the scale-out decision at STEP_UP + 180 s; scale-in waits 3000 s after it
     down = next(t for t, n in timeline(res) if t > STEP_DOWN and n == 1)
-    assert down == pytest.approx(STEP_UP + HIGH_DATAPOINTS * 60.0 + 3000.0)
+    assert down == pytest.approx(STEP_DOWN + LOW_DATAPOINTS * 60.0)
+
+
+def stairs_trace(tmp_path, steps: list[tuple[float, float]], end: float) -> str:
+    """Evenly spaced arrivals: rate r from each step's start to the next (the last until ``end``)."""
+    bounds = [t for t, _ in steps[1:]] + [end]
+    parts = [np.arange(t0, t1, 1 / r) for (t0, r), t1 in zip(steps, bounds, strict=True)]
+    path = tmp_path / "stairs.csv"
+    np.savetxt(path, np.concatenate(parts), header="timestamp", comments="", fmt="%.6f")
+    return str(path)
+
+
+def stairs(tmp_path, steps, end, **auto) -> dict:
+    policy = {"min_instances": 1, "max_instances": 12, "target_invocations_per_instance": 600,
+              "scale_out_cooldown": 300, "scale_in_cooldown": 300, "instance_startup": 300}
+    policy.update(auto)
+    return scenario(rt(service_time={"dist": "fixed", "mean_ms": 5}, workers_per_instance=4, autoscaling=policy),
+                    duration=end, workload={"arrivals": "trace", "file": stairs_trace(tmp_path, steps, end)})
+
+
+def test_scale_in_cooldown_counts_from_the_last_scale_in(tmp_path) -> None:
+    # 50/s → 5 instances; at 3000 s 15/s (want ceil(900/600) = 2); at 4500 s 5/s (want 1).
+    # First scale-in after 15 low datapoints: 3000 + 900 = 3900 s. The second waits the
+    # scale-in cooldown (3000 s) from that scale-in: 6900 s, although the low alarm stays in ALARM.
+    res = run(stairs(tmp_path, [(0, 5), (1200, 50), (3000, 15), (4500, 5)], 8000.0, scale_in_cooldown=3000))
+    downs = {t: n for t, n in timeline(res) if t > 3000}
+    assert downs == {3900.0: 2, 6900.0: 1}
+
+
+def test_scale_out_cooldown_does_not_block_a_larger_scale_out(tmp_path) -> None:
+    # 50/s from 1200 s: high alarm at 1380 s, scale out to 5 (up at 1680 s). 100/s from 1500 s:
+    # the first full minute at 6000/min closes at 1560 s, inside the scale-out cooldown, and
+    # wants 10 > 5 (the capacity the previous scale-out set): scale out at once (up at 1860 s).
+    res = run(stairs(tmp_path, [(0, 5), (1200, 50), (1500, 100)], 2400.0))
+    ups = {t: n for t, n in timeline(res) if t > 0}  # one entry per instance: keep the last at each time
+    assert ups == {1680.0: 5, 1860.0: 10}
 
 
 def test_disable_scale_in_keeps_the_fleet(tmp_path) -> None:
@@ -76,13 +112,20 @@ def test_instance_count_metric_follows_the_timeline(tmp_path) -> None:
     assert m.loc[int((STEP_UP + 480) // 60) + 1, "InstanceCount"] == 5
 
 
-def test_scale_out_cooldown_blocks_a_second_scale_out() -> None:
+def test_scale_out_cooldown_allows_only_a_larger_scale_out() -> None:
     tt = TargetTracking(target=100, min_instances=1, max_instances=10, scale_out_cooldown=300, scale_in_cooldown=300)
     for minute in range(1, 4):
         decision = tt.decide(minute * 60.0, 300, 300, desired=1)
-    assert decision == 3
-    assert [tt.decide(m * 60.0, 500, 1000, desired=3) for m in (4, 5, 6, 7)] == [None, None, None, None]
-    assert tt.decide(8 * 60.0, 500, 1000, desired=3) == 10  # 300 s after the first scale-out
+    assert decision == 3  # the high alarm fires at the third datapoint above target
+    # in the cooldown: the same load asks for no more than the 3 the scale-out set
+    assert tt.decide(4 * 60.0, 300, 300, desired=3) is None
+    # desired lowered to 2 by hand (UpdateEndpointWeightsAndCapacities) inside the cooldown: a
+    # scale-out to 3 is not larger than the capacity the previous scale-out set
+    assert tt.decide(5 * 60.0, 150, 300, desired=2) is None
+    assert tt.decide(6 * 60.0, 500, 1000, desired=2) == 10  # larger: allowed inside the cooldown
+    # after the cooldown (300 s from 360 s) the comparison is with the current desired capacity
+    assert tt.decide(7 * 60.0, 450, 900, desired=8) is None  # in cooldown: 9 ≤ 10
+    assert tt.decide(11 * 60.0, 450, 900, desired=8) == 9  # 660 s ≥ 360 + 300
 
 
 def test_low_alarm_threshold_is_ninety_percent_of_target() -> None:

@@ -23,7 +23,8 @@ import numpy as np
 
 from simlab import facts
 from simlab.accounting import latency_stats, rnd
-from simlab.autoscaling import METRIC_PERIOD_S, TargetTracking, time_average
+from simlab.alarms import ALARM, Alarm, AlarmSpec
+from simlab.autoscaling import TargetTracking, time_average
 from simlab.deployments.base import (
     COMMON_FIELDS,
     Deployment,
@@ -35,6 +36,7 @@ from simlab.deployments.base import (
 from simlab.deployments.realtime import SERVICE_TIME, InstanceTypeKind
 from simlab.distributions import Dist
 from simlab.errors import Problem
+from simlab.metrics import COUNT, METRIC_PERIOD_S, SAMPLES, RequestMetric
 from simlab.records import Err
 from simlab.schema import Bool, Duration, Field, Float, Int, Nested, Schema, Str, ordered
 
@@ -164,7 +166,6 @@ class AsyncEndpoint(Deployment):
         self.desired = config["instance_count"]
         self.pending = self.cancelled = 0
         self.timeline: list[tuple[float, int]] = []  # (time, instances in service)
-        self._no_capacity: list[bool] = []  # HasBacklogWithoutCapacity at each minute boundary
         self._last_step = -math.inf
         self.suspended = False  # suspend_autoscaling
         self.startup = auto["instance_startup"] if auto else float(facts.limit("real_time_endpoint.default_instance_startup_s"))
@@ -174,6 +175,11 @@ class AsyncEndpoint(Deployment):
                                       config_name=f"{self.name}-config")]
         self.routed = self.all_fleets[0]  # the fleet whose instances take the backlog's heads
         self._inst_fleet: list[int] = []  # per instance: its fleet id
+        self._mean_backlog_last = 0.0  # time-average backlog of the minute that closed last
+        self.no_capacity_alarm = None if not auto else Alarm(AlarmSpec(
+            alarm_name="HasBacklogWithoutCapacity", deployment=self.name, metric_name="HasBacklogWithoutCapacity",
+            statistic="Average", threshold=1.0, comparison_operator="GreaterThanOrEqualToThreshold",
+            evaluation_periods=auto["scale_from_zero_datapoints"]), store=None)
 
     # -- life cycle ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -192,7 +198,7 @@ class AsyncEndpoint(Deployment):
             self._launch(0.0)
         self.timeline.append((0.0, len(self.accepting)))
         if self.scaler is not None:
-            self.sim.env.process(self._autoscale())
+            self.sim.metrics.on_close(self._autoscale)
 
     def admit_until(self, t: float) -> None:
         """Advance the backlog to ``t``: take arrivals before ``t``, dispatch to workers free by
@@ -513,24 +519,22 @@ class AsyncEndpoint(Deployment):
         self.suspended = bool(suspended)
 
     # -- auto scaling --------------------------------------------------------------------------
-    def _autoscale(self):
-        """Once a minute, at the boundary: sample the metrics, run both policies, keep the larger."""
-        env = self.sim.env
-        while True:
-            yield env.timeout(METRIC_PERIOD_S)
-            self.admit_until(env.now)
-            if self.suspended:  # owner API suspend_autoscaling
-                continue
-            backlog, n = self.backlog_size(env.now), len(self.accepting)
-            self._no_capacity.append(backlog > 0 and n == 0)
-            mean_backlog = self._mean_backlog(env.now - METRIC_PERIOD_S, env.now)
-            fleet = time_average(self.timeline, env.now - METRIC_PERIOD_S, env.now)
-            per_instance = mean_backlog / fleet if fleet > 0 else mean_backlog
-            wanted = [self.scaler.decide(env.now, per_instance, mean_backlog, self.desired),
-                      self._step_from_zero(env.now)]
-            wanted = [w for w in wanted if w is not None]
-            if wanted and max(wanted) != self.desired:
-                self._resize(max(wanted))
+    def _autoscale(self, now: float, final: bool) -> None:
+        """When a minute closes: both policies read the datapoints just published; keep the larger."""
+        if final:
+            return
+        store, t0 = self.sim.metrics, now - METRIC_PERIOD_S
+        read = lambda metric: store.query(deployment=self.name, metric=metric, statistic="Average",  # noqa: E731
+                                          t0=t0, t1=now)
+        self.no_capacity_alarm.evaluate(now, read("HasBacklogWithoutCapacity"), given=True)
+        if self.suspended:  # owner API suspend_autoscaling: the alarms still evaluate, no action
+            return
+        wanted = [self.scaler.decide(now, read("ApproximateBacklogSizePerInstance"), self._mean_backlog_last,
+                                     self.desired),
+                  self._step_from_zero(now)]
+        wanted = [w for w in wanted if w is not None]
+        if wanted and max(wanted) != self.desired:
+            self._resize(max(wanted))
 
     def _mean_backlog(self, t0: float, t1: float) -> float:
         """Time-average ApproximateBacklogSize (queued or in process) over [t0, t1]: the value
@@ -549,9 +553,7 @@ class AsyncEndpoint(Deployment):
         """The HasBacklogWithoutCapacity step policy: +1 instance once the alarm has seen
         ``scale_from_zero_datapoints`` breaching minutes, at most once per its cooldown."""
         a = self.auto
-        need = a["scale_from_zero_datapoints"]
-        recent = self._no_capacity[-need:]
-        if not a["scale_from_zero"] or len(recent) < need or not all(recent):
+        if not a["scale_from_zero"] or self.no_capacity_alarm.state != ALARM:
             return None
         if now - self._last_step < a["scale_from_zero_cooldown"]:
             return None
@@ -619,29 +621,63 @@ class AsyncEndpoint(Deployment):
             "avg_instances": rnd(self.lease_seconds() / max(1e-9, self.window()[1] - self.window()[0])),
         }
 
-    def metrics_frame(self, result):
-        """The common metrics with async semantics, plus the async metrics. ModelLatency is the
-        model time only and TimeInBacklog the wait (µs, means over the minute's completed
-        requests); backlog metrics are sampled at the end of each minute, the value the auto
-        scaler evaluates at that boundary."""
-        frame = result.metrics_of(self)
-        self._latency_columns(frame)
-        ends = np.minimum((np.arange(len(frame)) + 1) * 60.0, self.sim.duration)
-        backlog, in_service = self.backlog_at(ends), self.in_service_at(ends)
-        frame["ApproximateBacklogSize"] = backlog
-        with np.errstate(invalid="ignore", divide="ignore"):
-            frame["ApproximateBacklogSizePerInstance"] = np.where(in_service > 0, backlog / in_service, np.nan)
-        frame["ApproximateAgeOfOldestRequest"] = self.oldest_age_at(ends)
-        frame["HasBacklogWithoutCapacity"] = ((backlog > 0) & (in_service == 0)).astype(int)
-        return frame
+    # -- metrics -------------------------------------------------------------------------------
+    STATE_METRICS = ("ApproximateBacklogSize", "ApproximateBacklogSizePerInstance", "ApproximateAgeOfOldestRequest",
+                     "HasBacklogWithoutCapacity")
 
-    def _latency_columns(self, frame) -> None:
-        log, t, n_min = self.log, self.sim.workload.t, len(frame)
-        minute = np.minimum((t // 60).astype(np.int64), n_min - 1)
-        done = (log.t_done <= self.sim.duration) & (log.error == Err.NONE)
-        n = np.bincount(minute[done], minlength=n_min)
-        mean_us = lambda x: np.bincount(minute[done], weights=x[done] * 1e6, minlength=n_min) / n  # noqa: E731
-        with np.errstate(invalid="ignore", divide="ignore"):
-            frame["ModelLatency"] = mean_us(log.model_s)
-            frame["TimeInBacklog"] = mean_us(log.t_start - t)
-        frame["ExpiredRequests"] = np.bincount(minute[log.error == Err.EXPIRED], minlength=n_min)
+    def request_metrics(self) -> list[RequestMetric]:
+        """The common metrics with async semantics: ModelLatency is the model time only and
+        TimeInBacklog the wait (µs, over the minute's completed requests); plus ExpiredRequests."""
+        common = [m for m in super().request_metrics() if m.name != "ModelLatency"]
+        return [*common[:3], RequestMetric("ModelLatency", SAMPLES, lambda s: (s.done, s.model_s * 1e6)), *common[3:],
+                RequestMetric("TimeInBacklog", SAMPLES, lambda s: (s.done, (s.t_start - s.t) * 1e6)),
+                RequestMetric("ExpiredRequests", COUNT, lambda s: (s.error == Err.EXPIRED, None))]
+
+    def metric_columns(self) -> list[str]:
+        return [*super().metric_columns(), *self.STATE_METRICS]
+
+    def state_datapoints(self, t: float) -> dict[str, float]:
+        """Sampled when the minute ending at ``t`` closes: ApproximateBacklogSize and the age of the
+        oldest request at ``t``; ApproximateBacklogSizePerInstance as target tracking evaluates it
+        (time-average backlog / time-average instances in service over the minute; the backlog
+        itself while no instance served); HasBacklogWithoutCapacity (1 = backlog, no instance)."""
+        t0 = max(0.0, math.floor((t - 1e-9) / METRIC_PERIOD_S) * METRIC_PERIOD_S)
+        backlog, n = self.backlog_size(t), len(self.accepting)
+        mean_backlog = self._mean_backlog(t0, t)
+        fleet = time_average(self.timeline, t0, t)
+        self._mean_backlog_last = mean_backlog
+        return {"ApproximateBacklogSize": float(backlog),
+                "ApproximateBacklogSizePerInstance": mean_backlog / fleet if fleet > 0 else mean_backlog,
+                "ApproximateAgeOfOldestRequest": self._oldest_age(t),
+                "HasBacklogWithoutCapacity": float(backlog > 0 and n == 0)}
+
+    def _oldest_age(self, t: float) -> float:
+        """Age of the oldest request queued or in process at ``t`` (0 when none); call after
+        ``_mean_backlog`` of the minute ending at ``t`` (every position before ``_avg_lo`` has left)."""
+        pos = np.arange(self._avg_lo, self._tail)
+        idx = self._q[pos]
+        log = self.log
+        leave = np.where(np.isfinite(log.t_start[idx]), log.t_start[idx] + log.busy_s[idx], log.t_done[idx])
+        leave = np.where((pos < self._head) & ~np.isnan(leave), leave, np.inf)
+        present = np.flatnonzero(leave > t)
+        if present.size == 0:
+            return 0.0
+        arrived = float(self._qt[pos[present[0]]])
+        return t - arrived if arrived < t else 0.0
+
+    def settled_before(self, t: float) -> float:
+        """Requests still in the backlog have no outcome yet: the oldest one's arrival."""
+        return min(t, float(self._qt[self._head])) if self._head < self._tail else t
+
+    def instance_count_at(self, variant: int, t: float) -> float:
+        end = self.sim.duration
+        return float(sum(t0 <= t < (end if math.isnan(t1) else min(end, t1))
+                         for t0, t1 in zip(self.t_up, self.t_end, strict=True)))
+
+    def fleet_instance_count_at(self, fleet: int, t: float) -> float:
+        end = self.sim.duration
+        return float(sum(t0 <= t < (end if math.isnan(t1) else min(end, t1))
+                         for t0, t1, fid in zip(self.t_up, self.t_end, self._inst_fleet, strict=True) if fid == fleet))
+
+    def workers_of_variant(self, variant: int) -> int:
+        return self.workers

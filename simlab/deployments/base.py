@@ -7,16 +7,25 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from simlab.accounting import busy_seconds, latency_stats, overlap, rnd
+from simlab.accounting import busy_seconds, latency_stats, overlap, per_minute_busy, rnd
 from simlab.deployments import TYPES
 from simlab.errors import Problem
+from simlab.metrics import COUNT, METRIC_PERIOD_S, SAMPLES, RequestMetric, RequestSlice, Stat
 from simlab.records import Err, Outcome, RequestLog
 from simlab.schema import Field, OneOf, Schema, Str
 
 if TYPE_CHECKING:  # pragma: no cover
+    from simlab.metrics import MetricStore
     from simlab.simulation import Simulation
 
 __all__ = ["Deployment", "Lease", "COMMON_FIELDS", "Faults", "FleetInfo", "FLEET_STATES"]
+
+ERRORS_4XX = (Err.PAYLOAD_TOO_LARGE, Err.THROTTLED, Err.NOT_READY)  # Invocation4XXErrors
+ERRORS_5XX = (Err.TIMEOUT, Err.MODEL_ERROR)  # Invocation5XXErrors
+_IS_4XX = np.isin(np.arange(len(Err)), ERRORS_4XX)  # lookup tables indexed by error code
+_IS_5XX = np.isin(np.arange(len(Err)), ERRORS_5XX)
+COMMON_METRICS = ("Invocations", "Invocation4XXErrors", "Invocation5XXErrors", "ModelLatency", "OverheadLatency",
+                  "InstanceCount", "InvocationsPerInstance", "CPUUtilization")
 
 NAME_PATTERN = r"(?=.{1,63}$)[A-Za-z0-9](-*[A-Za-z0-9])*"  # SageMaker EndpointName / VariantName, ≤ 63
 
@@ -103,6 +112,9 @@ class Deployment:
         self.leases: list[Lease] = []
         self.sim: Simulation | None = None
         self.log: RequestLog | None = None
+        self._minutes_published = 0  # request metrics published for minutes [0, this)
+        self._minutes_sampled = 0  # state metrics sampled for minutes [0, this)
+        self._busy_acc: dict[Any, np.ndarray] = {}  # busy worker-seconds per minute, per variant / fleet
 
     # -- what the scenario loader asks of a type ----------------------------------------------------
     @classmethod
@@ -209,13 +221,7 @@ class Deployment:
 
     def instances_per_minute(self, variant: int, n_minutes: int) -> np.ndarray:
         """Instances billed at the start of each minute (the InstanceCount metric)."""
-        starts = np.arange(n_minutes) * 60.0
-        out = np.zeros(n_minutes)
-        for le in self.leases:
-            if le.variant == variant:
-                t1 = np.inf if np.isnan(le.t1) else le.t1
-                out += (le.t0 <= starts) & (starts < t1)
-        return out
+        return np.array([self.instance_count_at(variant, m * METRIC_PERIOD_S) for m in range(n_minutes)])
 
     def workers_of_variant(self, variant: int) -> int:
         """Requests one instance of ``variant`` serves at once."""
@@ -259,9 +265,176 @@ class Deployment:
         """This deployment's rows of ``Result.requests`` (override to add type-specific columns)."""
         return result.requests_of(self)
 
+    # -- live metrics (simlab/metrics.py) -----------------------------------------------------
+    def request_metrics(self) -> list[RequestMetric]:
+        """Metrics bucketed by arrival minute (override to add or redefine; keep the names)."""
+        return [
+            RequestMetric("Invocations", COUNT, lambda s: (np.ones(s.t.size, dtype=bool), None)),
+            RequestMetric("Invocation4XXErrors", COUNT, lambda s: (_IS_4XX[s.error], None)),
+            RequestMetric("Invocation5XXErrors", COUNT, lambda s: (_IS_5XX[s.error], None)),
+            # ModelLatency: queue wait + model time on the instance (µs); OverheadLatency the rest
+            RequestMetric("ModelLatency", SAMPLES, lambda s: (s.done, (s.t_start - s.t + s.model_s) * 1e6)),
+            RequestMetric("OverheadLatency", SAMPLES, lambda s: (s.done, s.overhead_s * 1e6)),
+        ]
+
+    def metric_columns(self) -> list[str]:
+        """Columns of this deployment's rows of ``Result.metrics``, in order."""
+        return [*COMMON_METRICS, *(m.name for m in self.request_metrics() if m.name not in COMMON_METRICS)]
+
+    def published_metrics(self) -> list[str]:
+        """Every metric name this deployment publishes (what an alarm may watch)."""
+        return self.metric_columns()
+
+    def settled_before(self, t: float) -> float:
+        """Every request that arrived before the returned time has its outcome recorded (after
+        ``admit_until(t)``); override when requests wait unrecorded (e.g. an async backlog)."""
+        return t
+
+    def instance_count_at(self, variant: int, t: float) -> float:
+        """Instances billed at ``t`` (the InstanceCount datapoint of the minute starting at ``t``)."""
+        n = 0
+        for le in self.leases:
+            if le.variant == variant and le.t0 <= t < (np.inf if np.isnan(le.t1) else le.t1):
+                n += 1
+        return float(n)
+
+    def per_instance_denominator(self, variant: int, t0: float, t1: float) -> float:
+        """Instances that InvocationsPerInstance divides by for the minute [t0, t1)."""
+        return self.instance_count_at(variant, t0)
+
+    def metric_fleets(self) -> list[tuple[int, int, str]]:
+        """(fleet id, variant index, EndpointConfigName) of each production fleet that publishes
+        its own series (dimension EndpointConfigName): every one once the owner API added a second
+        fleet, none before (then the variant's series are the one fleet's)."""
+        fleets = [f for f in self.fleets() if not f.shadow]
+        if len(fleets) < 2:
+            return []
+        names = self.variant_names()
+        return [(f.id, names.index(f.variant), f.config_name) for f in fleets]
+
+    def fleet_instance_count_at(self, fleet: int, t: float) -> float:
+        """Instances of fleet ``fleet`` billed at ``t`` (override where fleets change during a run)."""
+        return float(sum(1 for le in self.leases
+                         if le.fleet == fleet and le.t0 <= t < (np.inf if np.isnan(le.t1) else le.t1)))
+
+    def fleet_per_instance_denominator(self, fleet: int, t0: float, t1: float) -> float:
+        """Instances of fleet ``fleet`` that its InvocationsPerInstance divides by for [t0, t1)."""
+        return self.fleet_instance_count_at(fleet, t0)
+
+    def minute_gauges(self, variant: int, t0: float, t1: float) -> dict[str, float]:
+        """Type-specific values of the minute [t0, t1) read from records (e.g. LoadedModelCount)."""
+        return {}
+
+    def state_datapoints(self, t: float) -> dict[str, float]:
+        """Type-specific state sampled when the minute ending at ``t`` closes (e.g. the async backlog)."""
+        return {}
+
+    def publish_minutes(self, store: MetricStore, t: float, *, final: bool) -> None:
+        """Publish what became known by ``t``: state of the minute just closed, and the request
+        metrics of every minute whose arrivals are all settled (all of them when ``final``)."""
+        names = self.variant_names()
+        closed = store.n_minutes if final else min(store.n_minutes, int(t // METRIC_PERIOD_S))
+        for m in range(self._minutes_sampled, closed):
+            for metric, value in self.state_datapoints(min((m + 1) * METRIC_PERIOD_S, store.duration)).items():
+                store.publish(self.name, metric, m, Stat.of_value(value), variant=names[0])
+        self._minutes_sampled = max(self._minutes_sampled, closed)
+        settled = closed if final else min(closed, int(self.settled_before(t) // METRIC_PERIOD_S))
+        if settled > self._minutes_published:
+            self._publish_requests(store, self._minutes_published, settled)
+            self._minutes_published = settled
+
+    def _publish_requests(self, store: MetricStore, m0: int, m1: int) -> None:
+        """The one bucketing code path: request metrics of minutes [m0, m1) by arrival minute."""
+        t_arr = self.arrival_times()
+        edges = np.searchsorted(t_arr, np.arange(m0, m1 + 1) * METRIC_PERIOD_S, side="left")
+        if m1 == store.n_minutes:
+            edges[-1] = t_arr.size
+        sl = RequestSlice(self, int(edges[0]), int(edges[-1]))
+        metrics = [(rm, *rm.fn(sl)) for rm in self.request_metrics()]
+        names = self.variant_names()
+        single = len(names) == 1
+        busy = {v: self._add_busy(store, sl, v, slice(None) if single else sl.variant == v)
+                for v in range(len(names))}
+        fleets = self.metric_fleets()
+        fleet_col = sl.col(self.log.fleet) if fleets else None
+        fbusy = {fid: self._add_busy(store, sl, ("fleet", fid), fleet_col == fid) for fid, _, _ in fleets}
+        rel = edges - edges[0]
+        for j, m in enumerate(range(m0, m1)):
+            a, b = int(rel[j]), int(rel[j + 1])
+            t0, t1 = m * METRIC_PERIOD_S, min((m + 1) * METRIC_PERIOD_S, store.duration)
+            for v, vname in enumerate(names):
+                vm = None if single else sl.variant[a:b] == v
+                for rm, mask, values in metrics:
+                    sel = mask[a:b] if vm is None or not rm.per_variant else mask[a:b] & vm
+                    stat = (Stat.of_value(np.count_nonzero(sel)) if rm.kind == COUNT
+                            else Stat.of_samples(values[a:b][sel]))
+                    store.publish(self.name, rm.name, m, stat, variant=vname)
+                inv = float(b - a if vm is None else np.count_nonzero(vm))
+                inst = self.instance_count_at(v, t0)
+                per = self.per_instance_denominator(v, t0, t1)
+                cpu = 100.0 * busy[v][m] / (inst * self.workers_of_variant(v) * METRIC_PERIOD_S) if inst > 0 else 0.0
+                values_of = {"InstanceCount": inst, "CPUUtilization": min(cpu, 100.0),
+                             **({"InvocationsPerInstance": inv / per} if per > 0 else {}),
+                             **self.minute_gauges(v, t0, t1)}
+                for metric, value in values_of.items():
+                    store.publish(self.name, metric, m, Stat.of_value(value), variant=vname)
+            for fid, v, cname in fleets:  # dimension EndpointConfigName: each fleet of an update
+                fm = fleet_col[a:b] == fid
+                for rm, mask, values in metrics:
+                    sel = mask[a:b] & fm
+                    stat = (Stat.of_value(np.count_nonzero(sel)) if rm.kind == COUNT
+                            else Stat.of_samples(values[a:b][sel]))
+                    store.publish(self.name, rm.name, m, stat, variant=names[v], fleet=cname)
+                inst = self.fleet_instance_count_at(fid, t0)
+                per = self.fleet_per_instance_denominator(fid, t0, t1)
+                cpu = 100.0 * fbusy[fid][m] / (inst * self.workers_of_variant(v) * METRIC_PERIOD_S) if inst > 0 else 0.0
+                values_of = {"InstanceCount": inst, "CPUUtilization": min(cpu, 100.0),
+                             **({"InvocationsPerInstance": np.count_nonzero(fm) / per} if per > 0 else {})}
+                for metric, value in values_of.items():
+                    store.publish(self.name, metric, m, Stat.of_value(float(value)), variant=names[v], fleet=cname)
+
+    def _add_busy(self, store: MetricStore, sl: RequestSlice, key: Any, sel: Any) -> np.ndarray:
+        """Add the busy time of the slice's requests ``sel`` (of the variant or fleet ``key``) to
+        its per-minute total; complete for a minute once every request that arrived before its
+        end was added (a fleet's total starts when its series do: the minute after an update
+        added a second fleet)."""
+        acc = self._busy_acc.setdefault(key, np.zeros(store.n_minutes))
+        start, busy = sl.t_start[sel], sl.col(self.log.busy_s)[sel]
+        ok = np.isfinite(start)
+        if not ok.any():
+            return acc
+        start, busy = start[ok], busy[ok]
+        m_lo = int(start.min() // METRIC_PERIOD_S)
+        if m_lo >= store.n_minutes:  # every start falls after the run's last minute (queued past the end)
+            return acc
+        m_start = (start // METRIC_PERIOD_S).astype(np.int64)
+        inside = (start + busy) <= (m_start + 1) * METRIC_PERIOD_S  # ends in the minute it started
+        if inside.any():
+            per = np.bincount(m_start[inside] - m_lo, weights=busy[inside])[: store.n_minutes - m_lo]
+            acc[m_lo:m_lo + per.size] += per
+        start, busy = start[~inside], busy[~inside]
+        if start.size:  # spanning minutes: the exact formula, origin shifted to the slice's first minute
+            m_hi = min(store.n_minutes, int((start + busy).max() // METRIC_PERIOD_S) + 1)
+            if m_hi > m_lo:
+                acc[m_lo:m_hi] += per_minute_busy(start - m_lo * METRIC_PERIOD_S, busy, m_hi - m_lo)
+        return acc
+
     def metrics_frame(self, result):
-        """This deployment's rows of ``Result.metrics`` (override to add type-specific metrics)."""
-        return result.metrics_of(self)
+        """This deployment's rows of ``Result.metrics``, read from the run's metric store."""
+        import pandas as pd
+
+        store = self.sim.metrics
+        counts = {m.name for m in self.request_metrics() if m.kind == COUNT}
+        n = store.n_minutes
+        frames = []
+        for vname in self.variant_names():
+            cols: dict[str, Any] = {"deployment": self.name, "variant": vname, "minute": np.arange(n),
+                                    "t_s": np.arange(n) * METRIC_PERIOD_S}
+            for metric in self.metric_columns():
+                values = store.minute_values(self.name, metric, vname)
+                cols[metric] = np.nan_to_num(values).astype(np.int64) if metric in counts else values
+            frames.append(pd.DataFrame(cols))
+        return pd.concat(frames, ignore_index=True)
 
     def write_outputs(self, out_dir, result) -> list:
         """Type-specific files for ``--out`` (e.g. batch output); returns the paths written."""
@@ -274,22 +447,22 @@ class Deployment:
     def summary(self) -> dict[str, Any]:
         """The ``--json`` contract for this deployment (statistics after warm-up)."""
         sel = self.measured()
-        t = self.arrival_times()[sel]
-        out = self.log.outcome(self.sim.duration)[sel]
-        done = out == Outcome.COMPLETED
-        lat = (self.log.t_done[sel][done] - t[done]) * 1000.0
-        wait = (self.log.t_start[sel][done] - t[done]) * 1000.0
-        completed = int(done.sum())
+        outcome = self.log.outcome(self.sim.duration)
+        counts = np.bincount(outcome[sel], minlength=len(Outcome))
+        done = sel & (outcome == Outcome.COMPLETED)
+        del outcome
+        completed = int(counts[Outcome.COMPLETED])
         cost = self.cost_usd()
         result = {
             "type": self.type_id,
             "arrived": int(sel.sum()),
             "completed": completed,
-            "failed": int((out == Outcome.FAILED).sum()),
-            "throttled": int((out == Outcome.THROTTLED).sum()),
-            "in_flight": int((out == Outcome.IN_FLIGHT).sum()),
-            "latency_ms": latency_stats(lat),
-            "wait_ms": {k: v for k, v in latency_stats(wait).items() if k in ("mean", "p99")},
+            "failed": int(counts[Outcome.FAILED]),
+            "throttled": int(counts[Outcome.THROTTLED]),
+            "in_flight": int(counts[Outcome.IN_FLIGHT]),
+            "latency_ms": latency_stats(self._since_arrival_ms(self.log.t_done, done), overwrite=True),
+            "wait_ms": {k: v for k, v in latency_stats(self._since_arrival_ms(self.log.t_start, done),
+                                                       overwrite=True).items() if k in ("mean", "p99")},
             "cold_starts": int(self.log.cold[sel].sum()),
             "cost_usd": rnd(cost),
             "cost_per_1k_usd": rnd(cost / completed * 1000.0) if completed else None,
@@ -299,6 +472,13 @@ class Deployment:
         result["errors"] = self.error_counts(sel)
         result.update(self.extra_summary(sel))
         return result
+
+    def _since_arrival_ms(self, times: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """(times − arrival) × 1000 of the requests ``mask``, built in place (one temporary)."""
+        out = times[mask]
+        out -= self.arrival_times()[mask]
+        out *= 1000.0
+        return out
 
     def error_counts(self, sel: np.ndarray) -> dict[str, int]:
         """Count of each error kind among measured requests (only kinds that occurred)."""

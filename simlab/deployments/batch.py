@@ -347,6 +347,13 @@ class BatchTransform(Deployment):
     def admit_until(self, t: float) -> None:
         """Nothing to admit between jobs: records wait for the next job."""
 
+    def settled_before(self, t: float) -> float:
+        """Requests of the stream wait for the next job; a dataset's records are written when
+        their job is submitted."""
+        if self.input is not None:
+            return t
+        return self.jobs[-1].t_submit if self.jobs else 0.0
+
     # -- jobs ----------------------------------------------------------------------------------
     def _jobs(self):
         env = self.sim.env

@@ -26,12 +26,11 @@ import numpy as np
 
 from simlab import facts
 from simlab.accounting import latency_stats, rnd
-from simlab.autoscaling import METRIC_PERIOD_S
 from simlab.deployments.base import COMMON_FIELDS, Deployment, Lease
-from simlab.deployments.pipeline import per_minute_mean
 from simlab.deployments.realtime import SERVICE_TIME, InstanceTypeKind, _least_outstanding
 from simlab.distributions import Dist, DistSpec
 from simlab.errors import Problem
+from simlab.metrics import SAMPLES, RequestMetric
 from simlab.records import Err
 from simlab.schema import Any_, Field, Float, Int, Invalid, Nested, OneOf, Schema
 
@@ -195,12 +194,6 @@ class MultiModelEndpoint(Deployment):
         self.hosts = [_Host(i, cfg["workers_per_instance"]) for i in range(cfg["instance_count"])]
         self.holder = [-1] * self.n_models  # instance holding each model, −1 for none
         self._pending: list[tuple[float, int, int]] = []  # (model ready, request, instance)
-        self.sim.env.process(self._ticker())
-
-    def _ticker(self):
-        while True:
-            yield self.sim.env.timeout(METRIC_PERIOD_S)
-            self.admit_until(self.sim.env.now)
 
     # -- requests ------------------------------------------------------------------------------
     def admit_until(self, t: float) -> None:
@@ -353,18 +346,33 @@ class MultiModelEndpoint(Deployment):
         frame["model_loading_wait_ms"] = np.where(self._routed(), self.load_wait * 1000.0, np.nan)
         return frame
 
-    def metrics_frame(self, result):
-        """Default metrics plus ModelCacheHit (ratio), ModelLoadingWaitTime (µs, mean over requests
-        that waited) and LoadedModelCount (at the start of each minute)."""
-        frame = result.metrics_of(self)
-        n_min = int(np.ceil(self.sim.duration / 60.0))
-        minute = np.minimum((self.sim.workload.t // 60).astype(np.int64), n_min - 1)
-        routed = self._routed()
-        waited = routed & (np.nan_to_num(self.load_wait) > 0)
-        frame["ModelCacheHit"] = per_minute_mean(minute, routed, self.hit.astype(float), n_min)
-        frame["ModelLoadingWaitTime"] = per_minute_mean(minute, waited, self.load_wait * 1e6, n_min)
-        frame["LoadedModelCount"] = self.loaded_at(np.arange(n_min) * 60.0)
-        return frame
+    def request_metrics(self) -> list[RequestMetric]:
+        """Default metrics plus ModelCacheHit (ratio) and ModelLoadingWaitTime (µs, mean over
+        requests that waited); LoadedModelCount (at the start of each minute) is a gauge."""
+        routed = lambda s: s.error != Err.PAYLOAD_TOO_LARGE  # noqa: E731
+        return [*super().request_metrics(),
+                RequestMetric("ModelCacheHit", SAMPLES, lambda s: (routed(s), s.col(self.hit).astype(float)),
+                              per_variant=False),
+                RequestMetric("ModelLoadingWaitTime", SAMPLES,
+                              lambda s: (routed(s) & (np.nan_to_num(s.col(self.load_wait)) > 0), s.col(self.load_wait) * 1e6),
+                              per_variant=False)]
+
+    def metric_columns(self) -> list[str]:
+        return [*super().metric_columns(), "LoadedModelCount"]
+
+    def minute_gauges(self, variant: int, t0: float, t1: float) -> dict[str, float]:
+        return {"LoadedModelCount": float(self.loaded_at(np.array([t0]))[0])}
+
+    def instance_count_at(self, variant: int, t: float) -> float:
+        return float(len(self.hosts)) if 0.0 <= t < self.sim.duration else 0.0
+
+    def workers_of_variant(self, variant: int) -> int:
+        return self.config["workers_per_instance"]
+
+    def settled_before(self, t: float) -> float:
+        """Requests waiting for their model to load have no start time yet."""
+        t_arr = self.sim.workload.t
+        return min([t, *(float(t_arr[i]) for _, i, _ in self._pending)])
 
     def loaded_at(self, times: np.ndarray) -> np.ndarray:
         """Models loaded (ready and not yet unloaded) at each of ``times``, over all instances."""

@@ -23,6 +23,7 @@ from simlab.deployments.realtime import SCHEMA as RT_SCHEMA
 from simlab.deployments.realtime import RealTimeEndpoint, Variant, _weights_check
 from simlab.distributions import Dist, DistSpec
 from simlab.errors import Problem, ScenarioError
+from simlab.metrics import SAMPLES, RequestMetric
 from simlab.records import Outcome
 from simlab.schema import Any_, Field, Float, Invalid, ListOf, Schema, Str, suggest
 
@@ -151,14 +152,6 @@ def container_times(sim: Simulation, owner: str, containers: list[dict], u0: np.
     return np.column_stack(cols)
 
 
-def per_minute_mean(minute: np.ndarray, mask: np.ndarray, values: np.ndarray, n_min: int) -> np.ndarray:
-    """Mean of ``values[mask]`` per minute of ``minute`` (NaN for a minute without any)."""
-    n = np.bincount(minute[mask], minlength=n_min)
-    total = np.bincount(minute[mask], weights=values[mask], minlength=n_min)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return total / n
-
-
 # -- the deployment ---------------------------------------------------------------------------
 class SerialInferencePipeline(RealTimeEndpoint):
     """A real-time endpoint serving a serial inference pipeline of 2–15 containers."""
@@ -230,16 +223,12 @@ class SerialInferencePipeline(RealTimeEndpoint):
                                                           self.times[:, k] * 1000.0, np.nan)
         return frame
 
-    def metrics_frame(self, result):
-        """The real-time metrics plus ``ContainerLatency:<name>`` (µs, mean per minute)."""
-        frame = super().metrics_frame(result)
-        n_min = int(np.ceil(self.sim.duration / 60.0))
-        minute = np.minimum((self.sim.workload.t // 60).astype(np.int64), n_min - 1)
-        done = self._completed()
-        for k, c in enumerate(self.containers):
-            per_min = per_minute_mean(minute, done, self.times[:, k] * 1e6, n_min)
-            frame[f"ContainerLatency:{c['name']}"] = np.tile(per_min, len(self.variants))
-        return frame
+    def request_metrics(self) -> list[RequestMetric]:
+        """The real-time metrics plus ``ContainerLatency:<name>`` (µs, per completed request)."""
+        return [*super().request_metrics(),
+                *(RequestMetric(f"ContainerLatency:{c['name']}", SAMPLES,
+                                lambda s, k=k: (s.done, s.col(self.times[:, k]) * 1e6))
+                  for k, c in enumerate(self.containers))]
 
     def extra_summary(self, sel: np.ndarray) -> dict[str, Any]:
         out = super().extra_summary(sel)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from simlab import facts
-from simlab.autoscaling import AUTOSCALING_SCHEMA, METRIC_PERIOD_S, TargetTracking, time_average
+from simlab.autoscaling import AUTOSCALING_SCHEMA, TargetTracking, time_average
 from simlab.deployments.base import (
     COMMON_FIELDS,
     NAME_PATTERN,
@@ -31,6 +31,7 @@ from simlab.deployments.base import (
 )
 from simlab.distributions import Dist, DistSpec
 from simlab.errors import Problem
+from simlab.metrics import METRIC_PERIOD_S
 from simlab.records import Err
 from simlab.schema import (
     Any_,
@@ -236,6 +237,12 @@ class RealTimeEndpoint(Deployment):
         f = self.all_fleets[fleet]
         return f.model or self.model_of_variant(f.variant.idx)
 
+    def bind(self, sim) -> None:
+        """Attach; a real-time worker is busy exactly for the model time, so ``model_s`` and
+        ``busy_s`` share one array (8 bytes per request less)."""
+        super().bind(sim)
+        self.log.model_s = self.log.busy_s
+
     # -- fleet ---------------------------------------------------------------------------------
     def _new_fleet(self, v: Variant, **kw: Any) -> Fleet:
         f = Fleet(len(self.all_fleets), v, **kw)
@@ -251,10 +258,8 @@ class RealTimeEndpoint(Deployment):
             f.t_ready = 0.0
             f.timeline.append((0.0, len(f.accepting)))
             f.ready.succeed(True)
-        for v in self.variants:
-            if v.scaler is not None:
-                self.sim.env.process(self._autoscale(v))
-        self.sim.env.process(self._ticker())
+        if any(v.scaler is not None for v in self.variants):
+            self.sim.metrics.on_close(self._autoscale)
 
     def _bind_fleet(self, f: Fleet) -> None:
         """Resolve ``"profile"``, create its ready event and its fault stream."""
@@ -273,23 +278,20 @@ class RealTimeEndpoint(Deployment):
         inst = v.accepting.pop()  # newest first
         inst.t_retired = now
 
-    def _ticker(self):
-        env = self.sim.env
-        while True:
-            yield env.timeout(METRIC_PERIOD_S)
-            self.admit_until(env.now)
-
-    def _autoscale(self, v: Variant):
-        env, wl = self.sim.env, self.sim.workload
-        while True:
-            yield env.timeout(METRIC_PERIOD_S)
-            self.admit_until(env.now)
-            if v.suspended:  # owner API suspend_autoscaling
+    def _autoscale(self, now: float, final: bool) -> None:
+        """When a minute closes: each scaled variant's policy reads the datapoints just published
+        (SageMakerVariantInvocationsPerInstance, and Invocations for the load) and may resize."""
+        if final:
+            return
+        store, t0 = self.sim.metrics, now - METRIC_PERIOD_S
+        for v in self.variants:
+            if v.scaler is None or v.suspended:  # owner API suspend_autoscaling
                 continue
-            i0, i1 = wl.upto(env.now - METRIC_PERIOD_S), wl.upto(env.now)
-            load = float(np.count_nonzero(self.log.variant[i0:i1] == v.idx))
-            per_instance = load / time_average(v.timeline, env.now - METRIC_PERIOD_S, env.now)
-            new = v.scaler.decide(env.now, per_instance, load, v.desired)
+            per_instance = store.query(deployment=self.name, metric="InvocationsPerInstance", statistic="Average",
+                                       t0=t0, t1=now, variant=v.name)
+            load = store.query(deployment=self.name, metric="Invocations", statistic="Sum", t0=t0, t1=now,
+                               variant=v.name)
+            new = v.scaler.decide(now, per_instance, load, v.desired)
             if new is not None:
                 self._resize(v, new)
 
@@ -618,6 +620,34 @@ class RealTimeEndpoint(Deployment):
             starts[k] = s
             ids[k] = inst.id
         return starts, ids
+
+    # -- metrics -------------------------------------------------------------------------------
+    def _production_fleets(self, variant: int) -> list[Fleet]:
+        return [f for f in self.variants[variant].fleets if not f.shadow]
+
+    def instance_count_at(self, variant: int, t: float) -> float:
+        """Instances billed at ``t`` in the variant's production fleets: in service, or retired but
+        still draining (as the leases)."""
+        return float(sum(self.fleet_instance_count_at(f.id, t) for f in self._production_fleets(variant)))
+
+    def fleet_instance_count_at(self, fleet: int, t: float) -> float:
+        """Instances of one fleet billed at ``t`` (the InstanceCount datapoint of its config name)."""
+        end, n = self.sim.duration, 0
+        for inst in self.all_fleets[fleet].instances:
+            stop = end if math.isnan(inst.t_retired) else min(end, max(inst.t_retired, inst.drained_at()))
+            n += inst.t_up <= t < stop
+        return float(n)
+
+    def per_instance_denominator(self, variant: int, t0: float, t1: float) -> float:
+        """Time-average instances in service over the minute (what target tracking divides by)."""
+        return sum(time_average(f.timeline, t0, t1) for f in self._production_fleets(variant) if f.timeline)
+
+    def fleet_per_instance_denominator(self, fleet: int, t0: float, t1: float) -> float:
+        f = self.all_fleets[fleet]
+        return time_average(f.timeline, t0, t1) if f.timeline else 0.0
+
+    def workers_of_variant(self, variant: int) -> int:
+        return self.variants[variant].workers
 
     # -- results -------------------------------------------------------------------------------
     def finish(self) -> None:

@@ -28,6 +28,7 @@ from simlab.deployments.base import COMMON_FIELDS, Deployment
 from simlab.deployments.realtime import SERVICE_TIME
 from simlab.distributions import Dist, DistSpec
 from simlab.errors import Problem
+from simlab.metrics import COUNT, SAMPLES, RequestMetric
 from simlab.records import Err
 from simlab.schema import Any_, Duration, Field, Float, Int, Invalid, OneOf, Schema, Str
 
@@ -261,9 +262,9 @@ class ServerlessEndpoint(Deployment):
         """Live instance time in the window: utilization is busy time (set-up included) / this."""
         return self.live_seconds(*self.window())
 
-    def instances_per_minute(self, variant: int, n_minutes: int) -> np.ndarray:
-        """Live instances at the start of each minute (the InstanceCount column)."""
-        return self.instances_at(np.arange(n_minutes) * 60.0)
+    def instance_count_at(self, variant: int, t: float) -> float:
+        """Live instances at ``t`` (the InstanceCount datapoint of the minute starting at ``t``)."""
+        return float(self.instances_at(np.array([t]))[0])
 
     # -- billing -------------------------------------------------------------------------------
     def compute_gb_seconds(self, sel: np.ndarray) -> float:
@@ -310,15 +311,9 @@ class ServerlessEndpoint(Deployment):
             "cost_breakdown_usd": {k: rnd(v) for k, v in self.cost_breakdown().items()},
         }
 
-    def metrics_frame(self, result):
-        """The common metrics plus ModelSetupTime (µs, mean over the minute's cold starts)."""
-        frame = result.metrics_of(self)
-        log, n_min = self.log, len(frame)
-        minute = np.minimum((self.sim.workload.t // 60).astype(np.int64), n_min - 1)
-        cold = log.cold
-        setup_us = (log.overhead_s[cold] - self.overhead_s) * 1e6
-        n = np.bincount(minute[cold], minlength=n_min)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            frame["ModelSetupTime"] = np.bincount(minute[cold], weights=setup_us, minlength=n_min) / n
-        frame["ColdStarts"] = n
-        return frame
+    def request_metrics(self) -> list[RequestMetric]:
+        """The common metrics plus ModelSetupTime (µs, over the minute's cold starts) and ColdStarts."""
+        return [*super().request_metrics(),
+                RequestMetric("ModelSetupTime", SAMPLES,
+                              lambda s: (s.col(self.log.cold), (s.overhead_s - self.overhead_s) * 1e6), per_variant=False),
+                RequestMetric("ColdStarts", COUNT, lambda s: (s.col(self.log.cold), None), per_variant=False)]

@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from simlab import facts
+from simlab.alarms import register_metric
 from simlab.distributions import DistSpec
 from simlab.errors import Problem
 from simlab.monitoring.cbpe import DEFAULT_CALIBRATION_ROWS
@@ -38,6 +39,12 @@ __all__ = [
     "RETRAINING_SCHEMA", "GROUND_TRUTH_SCHEMA", "MONITORING_FIELDS", "GROUND_TRUTH_FIELD",
     "DEFAULT_SCHEDULE", "scenario_problems", "needs_monitoring",
 ]
+
+# Metrics each monitoring execution publishes to the run's metric store (sim.metrics) at its time,
+# as Model Monitor publishes them to CloudWatch: alarms may watch them.
+for _pattern in (r"feature_baseline_drift_.+", r"feature_attribution_.+", r"ndcg", r"DPPL", r"DI",
+                 r"estimated_accuracy", r"accuracy|precision|recall|f1|auc|mae|rmse|r2"):
+    register_metric(_pattern, "Model Monitor (simlab/monitoring)")
 
 MONITOR_TYPES = ("data_quality", "model_quality", "bias_drift", "feature_attribution_drift")
 #: the alarms a monitored endpoint can raise, in summary order (keys of ``first_alarm_s``;

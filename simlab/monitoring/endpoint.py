@@ -7,6 +7,8 @@ its outcome and model version; monitors never read later requests or labels that
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from simlab.monitoring.attribution import Explainer
@@ -79,8 +81,12 @@ class EndpointMonitoring:
             self.record(job.run(env.now))
 
     def record(self, ex: Execution) -> None:
-        """Keep an execution and pass its alarms to the retrainer."""
+        """Keep an execution, publish its metrics to the run's metric store (datapoints at the
+        execution time, as Model Monitor publishes to CloudWatch) and pass its alarms to the retrainer."""
         self.executions.append(ex)
+        for metric, value in ex.metrics.items():
+            if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+                self.sim.metrics.put(deployment=self.name, metric=metric, t=ex.t, value=float(value))
         if self.retrainer is not None:
             for a in ex.alarms:
                 self.retrainer.notify(a.monitor, a.t)

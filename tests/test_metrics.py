@@ -1,0 +1,160 @@
+"""Live metrics: datapoints queryable when the minute closes, equal to res.metrics and metrics.csv,
+and equal to counts recomputed from the per-request records; percentile error bound."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import rt, scenario
+
+import simlab
+from simlab.metrics import ALPHA, METRIC_PERIOD_S, MetricStore, Stat
+from simlab.result import Result
+from simlab.scenario import scenario_from_dict
+from simlab.simulation import Simulation
+
+
+def nearest_rank(x: np.ndarray, q: float) -> float:
+    """The exact order statistic x_(ceil(q n / 100)) (1-based), computed by sorting."""
+    s = np.sort(x)
+    return float(s[max(1, math.ceil(q / 100.0 * s.size)) - 1])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_percentiles_are_within_the_documented_relative_error(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x = rng.lognormal(mean=10.0, sigma=1.5, size=5000)  # µs, spanning several decades
+    stat = Stat.of_samples(x)
+    errors = []
+    for q in (0.1, 1, 10, 25, 50, 75, 90, 95, 99, 99.9, 100):
+        exact = nearest_rank(x, q)
+        errors.append(abs(stat.value(q) - exact) / exact)
+    assert max(errors) <= ALPHA
+    assert max(errors) > ALPHA / 20  # the sketch is approximate: the test measures a real error
+    assert stat.value("Minimum") == x.min() and stat.value("Maximum") == x.max()
+    assert stat.value("SampleCount") == x.size and stat.value("Sum") == pytest.approx(x.sum())
+
+
+def test_memory_per_datapoint_does_not_grow_with_the_samples() -> None:
+    rng = np.random.default_rng(7)
+    small = Stat.of_samples(rng.uniform(1e3, 1e5, 1_000))
+    big = Stat.of_samples(rng.uniform(1e3, 1e5, 200_000))
+    # buckets are fixed by the value range: log(1e5/1e3)/log(gamma) + 1 at most, whatever n is
+    bound = math.log(100.0) / math.log((1 + ALPHA) / (1 - ALPHA)) + 2
+    assert big.keys.size <= bound and small.keys.size <= bound
+    assert big.n == 200_000
+
+
+def test_merged_datapoints_equal_the_datapoint_of_the_union() -> None:
+    rng = np.random.default_rng(3)
+    a, b = rng.exponential(100.0, 700), rng.exponential(300.0, 300)
+    merged, whole = Stat.merge([Stat.of_samples(a), Stat.of_samples(b)]), Stat.of_samples(np.concatenate([a, b]))
+    for q in ("SampleCount", "Minimum", "Maximum", 50.0, 99.0):
+        assert merged.value(q) == whole.value(q)
+    assert merged.value("Average") == pytest.approx(whole.value("Average"))
+
+
+def _endpoint_with_errors() -> dict:
+    """Two variants; some payloads over 6 MiB (4XX) and some model times over 60 s (5XX)."""
+    ep = rt(variants=[{"name": "A", "weight": 2.0}, {"name": "B", "weight": 1.0}], instance_count=2,
+            workers_per_instance=2, overhead_ms=3,
+            service_time={"dist": "lognormal", "mean_ms": 6000, "p99_ms": 60000})
+    return scenario(ep, duration=3600.0,
+                    workload={"arrivals": "poisson", "rate_per_s": 0.3,
+                              "payload_kb": {"dist": "lognormal", "mean_kb": 1500, "p99_kb": 9000}})
+
+
+def test_metrics_equal_counts_recomputed_from_the_requests(tmp_path) -> None:
+    res = simlab.run(scenario_from_dict(_endpoint_with_errors()), seed=4)
+    req = res.requests
+    req = req.assign(minute=(req.t_arrival // 60).astype(int))
+    met = res.metrics.set_index(["variant", "minute"])
+    err_all = req.error.astype(str)
+    assert err_all.eq("ValidationError").sum() > 0 and err_all.eq("ModelError (timeout)").sum() > 0  # both classes
+    for v in ("A", "B"):
+        r = req[req.variant == v]
+        g = r.groupby("minute")
+        inv = g.size()
+        err = r.error.astype(str)
+        e4 = r[err.isin(["ValidationError", "ThrottlingException", "ModelNotReadyException"])].groupby("minute").size()
+        e5 = r[err.isin(["ModelError", "ModelError (timeout)"])].groupby("minute").size()
+        done = r[r.outcome == "completed"]
+        lat = ((done.wait_ms + done.model_ms) * 1000.0).groupby(done.minute).mean()
+        over = (done.overhead_ms * 1000.0).groupby(done.minute).mean()
+        m = met.loc[v]
+        assert (m.Invocations.reindex(inv.index) == inv).all() and m.Invocations.sum() == len(r)
+        assert (m.Invocation4XXErrors.reindex(e4.index) == e4).all() and m.Invocation4XXErrors.sum() == e4.sum()
+        assert (m.Invocation5XXErrors.reindex(e5.index) == e5).all() and m.Invocation5XXErrors.sum() == e5.sum()
+        np.testing.assert_allclose(m.ModelLatency.reindex(lat.index), lat, rtol=1e-9)
+        np.testing.assert_allclose(m.OverheadLatency.reindex(over.index), over, rtol=1e-9)
+        assert m.ModelLatency.drop(lat.index).isna().all()  # no completed request: no datapoint
+    res.write(tmp_path)
+    csv = pd.read_csv(tmp_path / "metrics.csv")
+    pd.testing.assert_frame_equal(csv, res.metrics.reset_index(drop=True), check_dtype=False, check_categorical=False)
+
+
+def test_cpu_utilization_is_busy_time_over_capacity() -> None:
+    res = simlab.run(scenario_from_dict(_endpoint_with_errors()), seed=4)
+    d = res.deployments["rt"]
+    met = res.metrics.set_index(["variant", "minute"])
+    s, b = d.log.t_start, d.log.busy_s
+    for v in (0, 1):
+        for minute in (3, 11, 25):
+            ok = np.isfinite(s) & (d.log.variant == v)
+            lo, hi = minute * 60.0, minute * 60.0 + 60.0
+            busy = np.clip(np.minimum(s[ok] + b[ok], hi) - np.maximum(s[ok], lo), 0, None).sum()
+            expected = min(100.0, 100.0 * busy / (2 * 2 * 60.0))  # 2 instances × 2 workers
+            assert met.loc[("AB"[v], minute), "CPUUtilization"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_datapoints_are_queryable_when_the_minute_closes() -> None:
+    sim = Simulation(scenario_from_dict(_endpoint_with_errors()), seed=4)
+    live: list[tuple[int, float | None, float | None]] = []
+
+    def reader(env):
+        yield env.timeout(METRIC_PERIOD_S + 1e-6)  # just after the first minute closes
+        while True:
+            t = (env.now // 60) * 60.0
+            live.append((int(t // 60) - 1,
+                         sim.metrics.query(deployment="rt", metric="Invocations", statistic="Sum", t0=t - 60, t1=t,
+                                           variant="A"),
+                         sim.metrics.query(deployment="rt", metric="ModelLatency", statistic="p90", t0=t - 60,
+                                           t1=t, variant="B")))
+            yield env.timeout(METRIC_PERIOD_S)
+
+    def first(env):
+        yield env.timeout(0)
+        # nothing is published before the first minute closes
+        assert sim.metrics.query(deployment="rt", metric="Invocations", statistic="Sum", t0=0, t1=60) is None
+
+    sim.env.process(first(sim.env))
+    sim.env.process(reader(sim.env))
+    res = Result(sim.run())
+    met = res.metrics.set_index(["variant", "minute"])
+    assert len(live) == 59  # every minute that closed before the end
+    req = res.requests
+    for minute, inv, p90 in live:
+        assert inv == met.loc[("A", minute), "Invocations"]
+        done = req[(req.variant == "B") & (req.outcome == "completed") & (req.t_arrival // 60 == minute)]
+        lat = ((done.wait_ms + done.model_ms) * 1000.0).to_numpy()
+        if lat.size == 0:
+            assert p90 is None
+        else:
+            exact = nearest_rank(lat, 90)
+            assert abs(p90 - exact) <= ALPHA * exact
+
+
+def test_query_rejects_an_unknown_statistic_and_put_a_bad_time() -> None:
+    store = MetricStore(600.0)
+    store.put(deployment="d", metric="m", t=30.0, value=2.0)
+    store.put(deployment="d", metric="m", t=45.0, value=4.0)
+    assert store.query(deployment="d", metric="m", statistic="Average", t0=0, t1=60) == 3.0
+    assert store.query(deployment="d", metric="m", statistic="SampleCount", t0=0, t1=60) == 2.0
+    assert store.query(deployment="d", metric="m", statistic="Sum", t0=60, t1=120) is None
+    with pytest.raises(ValueError, match="statistic"):
+        store.query(deployment="d", metric="m", statistic="Median", t0=0, t1=60)
+    with pytest.raises(ValueError, match="t must lie"):
+        store.put(deployment="d", metric="m", t=601.0, value=1.0)
