@@ -189,3 +189,9 @@ def test_sequential_judge_false_rollbacks_stay_below_alpha_while_threshold_judge
     # binomial 99 % upper limit of α = 0.05 over 300 replications is 25
     assert seq <= 25
     assert thr > 100  # a 4 % bound on a 2 % canary in 200-request intervals: P(>8 errors) ≈ 2 % per look
+
+
+def test_sequential_judge_does_not_roll_back_a_better_canary() -> None:
+    j = SequentialJudge(metric="error_rate", tau2=1e-4)
+    v = j.observe(ArmSample(requests=2000, errors=5), ArmSample(requests=2000, errors=80))
+    assert v.p_value <= 0.05 and (v.verdict, v.action) == ("pass", "continue") and "better" in v.reason

@@ -10,8 +10,8 @@ from scipy import stats as sps
 from statsmodels.stats.power import NormalIndPower
 
 from simlab.errors import ParameterError
-from simlab.rollouts import stats
 from simlab.rng import Streams
+from simlab.rollouts import stats
 
 Z975 = 1.959963984540054
 Z80 = 0.8416212335729143
@@ -177,3 +177,12 @@ def test_decision_times_bookkeeping() -> None:
 def test_decision_times_rejects_bad_arms() -> None:
     with pytest.raises(ParameterError, match="arm"):
         stats.decision_times(t=[0, 1], arm=[0, 2], value=[0, 1], looks=[1])
+
+
+def test_power_two_sample_matches_statsmodels() -> None:
+    # equal arms, σ = 1: statsmodels' NormalIndPower (both tails counted) is the reference
+    for d, n in ((0.2, 200), (0.1, 500), (0.5, 30)):
+        ref = NormalIndPower().power(effect_size=d, nobs1=n, alpha=0.05, ratio=1.0)
+        assert stats.power_two_sample(delta=d, var_a=1, var_b=1, n_a=n, n_b=n) == pytest.approx(ref, rel=1e-9)
+        one = NormalIndPower().power(effect_size=d, nobs1=n, alpha=0.05, ratio=1.0, alternative="larger")
+        assert stats.power_two_sample(delta=d, var_a=1, var_b=1, n_a=n, n_b=n, sided=1) == pytest.approx(one, rel=1e-9)

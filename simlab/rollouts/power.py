@@ -51,13 +51,14 @@ def _record(metric: str, regression: str, canary_share: float, rate_rps: float, 
     z_a, z_t = sps.norm.ppf(1 - alpha), sps.norm.ppf(target)
     root_t = math.sqrt(bake_s)
     power = float(sps.norm.cdf((delta * root_t - z_a * a) / b))
-    bake_target = ((z_a * a + z_t * b) / delta) ** 2
+    bake_target = float(((z_a * a + z_t * b) / delta) ** 2)
     under = power < target
     warning = (f"under-powered: {power:.0%} chance to catch {regression} with a {canary_share:.0%} canary "
                f"baking {bake_s:g} s at {rate_rps:g} req/s; bake {bake_target:.0f} s for {target:.0%}") if under else None
     return {"metric": metric, "regression": regression, "canary_share": canary_share, "rate_rps": rate_rps,
             "bake_s": bake_s, "alpha": alpha, "n_canary": canary_share * rate_rps * bake_s,
-            "n_baseline": (1 - canary_share) * rate_rps * bake_s, "power": power,
+            "n_baseline": (1 - canary_share) * rate_rps * bake_s, "se_h0": a / root_t, "se_h1": b / root_t,
+            "power": power,
             "target_power": target, "bake_for_target_s": bake_target, "underpowered": under, "warning": warning}
 
 
@@ -65,7 +66,8 @@ def plan_error_rate(*, p_base: float, delta: float, canary_share: float, rate_rp
                     alpha: float = 0.05, target_power: float = 0.8) -> dict:
     """Chance a one-sided two-proportion z test at the end of the bake catches ``p_base → p_base+delta``.
 
-    Returns a flat record (``power``, ``bake_for_target_s``, ``underpowered``, ``warning`` …).
+    Returns a flat record (``power``, ``bake_for_target_s``, ``underpowered``, ``warning``, the standard
+    errors of the difference without (``se_h0``) and with (``se_h1``) the regression …).
     Raises :class:`ParameterError` on values out of range.
     """
     for name, v in (("rate_rps", rate_rps), ("bake_s", bake_s), ("delta", delta)):
