@@ -1,0 +1,287 @@
+"""The update controller against a fake endpoint and fake alarms that implement the seam contract.
+
+Every timeline below is computed by hand from the policy, the fake's start-up time and the alarm
+times; the fake records every owner-API call so the traffic actually routed is checked too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import pytest
+import simpy
+
+from simlab.errors import ParameterError
+from simlab.rollouts.controller import JudgeHook, UpdateController
+from simlab.rollouts.judges import ArmSample, ThresholdJudge
+
+
+@dataclass(frozen=True)
+class FleetInfo:  # the contract's FleetInfo fields
+    id: int
+    variant: str
+    model: str
+    model_version: int
+    instance_type: str
+    instance_count: int
+    config_name: str
+    state: str
+    shadow: bool = False
+
+
+class StartupFailure(Exception):
+    pass
+
+
+class FakeEndpoint:
+    """The owner API of the contract; start-up takes ``startup_s``; records every call."""
+
+    def __init__(self, env: simpy.Environment, *, instances: int = 4, startup_s: float = 300.0,
+                 fail_startup: str | None = None) -> None:
+        self.env, self.startup_s, self.fail_startup = env, startup_s, fail_startup
+        self._fleets = {0: FleetInfo(0, "AllTraffic", "old_model", 0, "ml.m5.large", instances, "cfg-old", "in_service")}
+        self._ready: dict[int, simpy.Event] = {}
+        self.calls: list[tuple] = []
+        self.traffic: dict[int, float] = {0: 1.0}
+
+    def fleets(self) -> list[FleetInfo]:
+        return list(self._fleets.values())
+
+    def add_fleet(self, variant_name, *, model, model_version=0, instance_type=None, instance_count=None,
+                  service_time=None, faults=None, config_name=None, shadow=False, sampling_percentage=100.0) -> int:
+        fid = len(self._fleets)
+        count = instance_count or self._fleets[0].instance_count
+        self._fleets[fid] = FleetInfo(fid, variant_name, model, model_version, instance_type or "ml.m5.large",
+                                      count, config_name or f"cfg-{fid}", "provisioning")
+        self.calls.append((self.env.now, "add_fleet", variant_name, model, count, faults))
+        ev = self._ready[fid] = self.env.event()
+        self.env.process(self._start(fid, ev))
+        self.traffic.setdefault(fid, 0.0)
+        return fid
+
+    def _start(self, fid: int, ev: simpy.Event):
+        yield self.env.timeout(self.startup_s)
+        if self.fail_startup == "value":
+            self._fleets[fid] = replace(self._fleets[fid], state="failed")
+            ev.succeed(False)
+        elif self.fail_startup == "event":
+            self._fleets[fid] = replace(self._fleets[fid], state="failed")
+            ev.fail(StartupFailure("startup failure"))
+        else:
+            self._fleets[fid] = replace(self._fleets[fid], state="in_service")
+            ev.succeed(True)
+
+    def fleet_ready(self, fid: int) -> simpy.Event:
+        return self._ready[fid]
+
+    def set_fleet_traffic(self, variant_name: str, shares: dict[int, float]) -> None:
+        assert sum(shares.values()) == pytest.approx(1.0), shares
+        assert all(self._fleets[f].state == "in_service" or s == 0 for f, s in shares.items()), shares
+        self.traffic.update(shares)
+        self.calls.append((self.env.now, "set_fleet_traffic", variant_name, dict(shares)))
+
+    def retire_fleet(self, fid: int) -> None:
+        self._fleets[fid] = replace(self._fleets[fid], state="retired")
+        self.calls.append((self.env.now, "retire_fleet", fid))
+
+    def suspend_autoscaling(self, variant_name: str, suspended: bool) -> None:
+        self.calls.append((self.env.now, "suspend_autoscaling", variant_name, suspended))
+
+    def of(self, name: str) -> list[tuple]:
+        return [c for c in self.calls if c[1] == name]
+
+
+class FakeAlarm:
+    """The alarm contract: ``state``, a fresh ``state_changed`` event per transition."""
+
+    def __init__(self, env: simpy.Environment, changes: list[tuple[float, str]] = ()) -> None:
+        self.env, self.state, self.transitions = env, "INSUFFICIENT_DATA", []
+        self.state_changed = env.event()
+        env.process(self._run(sorted(changes)))
+
+    def _run(self, changes):
+        for t, state in changes:
+            yield self.env.timeout(t - self.env.now)
+            self.transitions.append({"t_s": t, "from": self.state, "to": state, "reason": "test"})
+            self.state = state
+            ev, self.state_changed = self.state_changed, self.env.event()
+            ev.succeed(state)
+
+
+def canary(wait=600, term=600, size=None, max_exec=None, alarms=("api-5xx",), kind="CANARY") -> dict:
+    routing = {"type": kind, "wait_interval_in_seconds": wait}
+    if kind == "CANARY":
+        routing["canary_size"] = size or {"type": "CAPACITY_PERCENT", "value": 25}
+    if kind == "LINEAR":
+        routing["linear_step_size"] = size
+    bg = {"traffic_routing_configuration": routing, "termination_wait_in_seconds": term,
+          "maximum_execution_timeout_in_seconds": max_exec}
+    dc = {"blue_green_update_policy": bg}
+    if alarms:
+        dc["auto_rollback_configuration"] = {"alarms": [{"alarm_name": a} for a in alarms]}
+    return {"at": 0.0, "endpoint_config": {"model": "new_model"}, "deployment_config": dc}
+
+
+def run(update: dict, *, at: float = 100.0, alarm_changes=(), until: float = 20000.0, judges=(), **fake):
+    env = simpy.Environment()
+    dep = FakeEndpoint(env, **fake)
+    alarm = FakeAlarm(env, list(alarm_changes))
+    ctl = UpdateController(env, dep, update, alarms={"api-5xx": alarm}, judges=judges, faults="FAULTS")
+
+    def later():
+        yield env.timeout(at)
+        yield ctl.start()
+
+    env.process(later())
+    env.run(until=until)
+    return ctl, dep
+
+
+def steps(ctl) -> list[tuple]:
+    return [(s["t_s"], s["event"], s["traffic_to_new"]) for s in ctl.outcome["steps"]]
+
+
+def test_canary_completes_on_the_hand_computed_clock() -> None:
+    ctl, dep = run(canary(), alarm_changes=[(50, "OK")])
+    # t0 = 100; green in service at 400 (start-up 300); canary bake 600; final bake 600
+    assert steps(ctl) == [(100, "Updating", 0.0), (400, "ActivatingTraffic", 0.25), (400, "Baking", 0.25),
+                          (1000, "ActivatingTraffic", 1.0), (1000, "Baking", 1.0), (1600, "InService", 1.0)]
+    o = ctl.outcome
+    assert (o["at_s"], o["policy"], o["outcome"], o["finished_s"], o["detected_s"]) == (100, "CANARY", "completed", 1600, None)
+    assert dep.of("set_fleet_traffic") == [(400, "set_fleet_traffic", "AllTraffic", {1: 0.25, 0: 0.75}),
+                                           (1000, "set_fleet_traffic", "AllTraffic", {1: 1.0, 0: 0.0})]
+    assert dep.of("retire_fleet") == [(1600, "retire_fleet", 0)]
+    assert dep.of("suspend_autoscaling") == [(100, "suspend_autoscaling", "AllTraffic", True),
+                                             (1600, "suspend_autoscaling", "AllTraffic", False)]
+    assert dep.of("add_fleet") == [(100, "add_fleet", "AllTraffic", "new_model", 4, "FAULTS")]
+
+
+@pytest.mark.parametrize("t_alarm", [700.0, 1300.0, 999.0])
+def test_alarm_during_a_bake_sends_all_traffic_back_at_that_moment(t_alarm: float) -> None:
+    ctl, dep = run(canary(), alarm_changes=[(50, "OK"), (t_alarm, "ALARM")])
+    o = ctl.outcome
+    assert (o["outcome"], o["detected_s"], o["finished_s"]) == ("rolled_back", t_alarm, t_alarm)
+    assert steps(ctl)[-2:] == [(t_alarm, "RollingBack", 0.0), (t_alarm, "InService", 0.0)]
+    assert dep.of("set_fleet_traffic")[-1] == (t_alarm, "set_fleet_traffic", "AllTraffic", {0: 1.0})
+    assert dep.of("retire_fleet") == [(t_alarm, "retire_fleet", 1)]  # green, not blue
+    assert "api-5xx" in o["reason"]
+
+
+def test_alarm_already_in_alarm_stops_at_the_first_bake() -> None:
+    ctl, _ = run(canary(), alarm_changes=[(50, "ALARM")])
+    assert (ctl.outcome["outcome"], ctl.outcome["detected_s"]) == ("rolled_back", 400)
+
+
+def test_alarm_after_completion_or_before_any_bake_that_recovers_does_nothing() -> None:
+    ctl, _ = run(canary(), alarm_changes=[(50, "OK"), (1700, "ALARM")])
+    assert ctl.outcome["outcome"] == "completed"
+    ctl, _ = run(canary(), alarm_changes=[(150, "ALARM"), (350, "OK")])  # only while provisioning
+    assert ctl.outcome["outcome"] == "completed"
+
+
+def test_unlisted_alarm_is_not_watched() -> None:
+    ctl, _ = run(canary(alarms=()), alarm_changes=[(700, "ALARM")])
+    assert ctl.outcome["outcome"] == "completed"  # no AutoRollbackConfiguration: no automatic rollback
+
+
+def test_linear_steps_turn_off_an_equal_slice_of_blue() -> None:
+    u = canary(wait=300, term=300, kind="LINEAR", size={"type": "CAPACITY_PERCENT", "value": 20})
+    ctl, dep = run(u, at=0.0)
+    shifts = [(s[0], s[2]) for s in steps(ctl) if s[1] == "ActivatingTraffic"]
+    assert shifts == [(300, 0.2), (600, 0.4), (900, 0.6), (1200, 0.8), (1500, 1.0)]
+    blue = [c[3][0] for c in dep.of("set_fleet_traffic")]
+    assert blue == pytest.approx([0.8, 0.6, 0.4, 0.2, 0.0])
+    assert ctl.outcome["finished_s"] == 1800  # last shift + termination wait 300
+
+
+def test_all_at_once_default_and_with_bakes() -> None:
+    ctl, dep = run({"at": 0, "endpoint_config": {}}, at=0.0)
+    assert steps(ctl) == [(0, "Updating", 0.0), (300, "ActivatingTraffic", 1.0), (300, "InService", 1.0)]
+    assert ctl.outcome["policy"] == "ALL_AT_ONCE"
+    assert dep.of("add_fleet")[0][3] == "old_model"  # model unchanged
+    ctl, _ = run(canary(wait=600, term=300, kind="ALL_AT_ONCE"), at=0.0)
+    assert steps(ctl) == [(0, "Updating", 0.0), (300, "ActivatingTraffic", 1.0), (300, "Baking", 1.0),
+                          (900, "Baking", 1.0), (1200, "InService", 1.0)]
+
+
+@pytest.mark.parametrize("how", ["value", "event"])
+def test_startup_failure_fails_the_update_and_blue_keeps_serving(how: str) -> None:
+    ctl, dep = run(canary(), fail_startup=how)
+    assert steps(ctl) == [(100, "Updating", 0.0), (400, "InService", 0.0)]
+    assert (ctl.outcome["outcome"], ctl.outcome["detected_s"]) == ("failed", None)
+    assert dep.of("set_fleet_traffic") == [] and dep.traffic[0] == 1.0
+    assert dep.of("retire_fleet") == [(400, "retire_fleet", 1)]
+
+
+def test_execution_timeout() -> None:
+    # deadline 100 + 600 = 700; shift at 400, canary bake to 600, full shift, final bake would end at 800
+    ctl, dep = run(canary(wait=200, term=200, max_exec=600))
+    o = ctl.outcome
+    assert (o["outcome"], o["finished_s"], o["detected_s"]) == ("timed_out", 700, None)
+    assert steps(ctl)[-2:] == [(700, "RollingBack", 0.0), (700, "InService", 0.0)]
+    ctl, _ = run(canary(wait=200, term=200, max_exec=600), startup_s=700)  # still provisioning at 700
+    assert (ctl.outcome["outcome"], ctl.outcome["finished_s"]) == ("timed_out", 700)
+
+
+def rolling(batch=50, rollback=None, wait=300) -> dict:
+    pol = {"maximum_batch_size": {"type": "CAPACITY_PERCENT", "value": batch}, "wait_interval_in_seconds": wait,
+           "maximum_execution_timeout_in_seconds": None, "rollback_maximum_batch_size": rollback}
+    return {"at": 0, "endpoint_config": {"model": "new_model"},
+            "deployment_config": {"rolling_update_policy": pol,
+                                  "auto_rollback_configuration": {"alarms": [{"alarm_name": "api-5xx"}]}}}
+
+
+def test_rolling_batches() -> None:
+    ctl, dep = run(rolling(), at=0.0, startup_s=120)
+    # 4 instances, batches of 2: new 2 vs old 4 → 1/3; old −2 → 1/2; new 4 vs old 2 → 2/3; old −2 → 1
+    assert steps(ctl) == pytest.approx([
+        (0, "Updating", 0.0), (120, "ActivatingTraffic", 1 / 3), (120, "Baking", 1 / 3),
+        (420, "ActivatingTraffic", 0.5), (420, "Updating", 0.5), (540, "ActivatingTraffic", 2 / 3),
+        (540, "Baking", 2 / 3), (840, "ActivatingTraffic", 1.0), (840, "InService", 1.0)])
+    assert [c[4] for c in dep.of("add_fleet")] == [2, 2]
+    assert ctl.outcome["policy"] == "ROLLING" and ctl.outcome["outcome"] == "completed"
+    assert dep.of("retire_fleet") == [(840, "retire_fleet", 0)]
+
+
+def test_rolling_rollback_all_at_once_by_default() -> None:
+    ctl, dep = run(rolling(), at=0.0, startup_s=120, alarm_changes=[(600, "ALARM")])
+    # alarm at 600 in batch 2's bake: 2 old instances were removed → they start again (120 s)
+    assert steps(ctl)[-2:] == [(720, "RollingBack", 0.0), (720, "InService", 0.0)]
+    assert (ctl.outcome["outcome"], ctl.outcome["detected_s"], ctl.outcome["finished_s"]) == ("rolled_back", 600, 720)
+    assert sorted(c[2] for c in dep.of("retire_fleet")) == [1, 2]
+
+
+def test_rolling_rollback_in_batches() -> None:
+    ctl, _ = run(rolling(rollback={"type": "INSTANCE_COUNT", "value": 1}), at=0.0, startup_s=120,
+                 alarm_changes=[(600, "ALARM")])
+    back = [(s[0], s[2]) for s in steps(ctl) if s[1] == "RollingBack"]
+    # new 4, old 2: +1 old at 720 (new 3 vs old 3), +1 at 840 (2 vs 4), then old is whole: 1 vs 4, 0
+    assert back == pytest.approx([(720, 0.5), (840, 1 / 3), (840, 0.2), (840, 0.0)])
+
+
+def test_judge_rolls_back_when_its_interval_fails() -> None:
+    def sample(t0: float, t1: float, which: str) -> ArmSample:
+        bad = which == "new" and t1 > 700
+        return ArmSample(requests=100, errors=10 if bad else 1)
+
+    hook = JudgeHook(ThresholdJudge(metric="error_rate", max=0.05), 60.0, sample)
+    ctl, _ = run(canary(alarms=()), judges=[hook])
+    # looks every 60 s from the canary bake start (400): 460 … 700 pass, 760 fails
+    assert (ctl.outcome["outcome"], ctl.outcome["detected_s"]) == ("rolled_back", 760)
+    assert [v["t_s"] for v in ctl.verdicts] == [460, 520, 580, 640, 700, 760]
+    assert ctl.verdicts[-1]["verdict"] == "fail" and "judge threshold" in ctl.outcome["reason"]
+
+
+def test_judge_pause_holds_the_step_until_the_timeout() -> None:
+    hook = JudgeHook(ThresholdJudge(max=0.05, no_data="pause", min_requests=10), 60.0,
+                     lambda t0, t1, which: ArmSample(requests=0))
+    ctl, _ = run(canary(alarms=(), max_exec=3600), judges=[hook])
+    o = ctl.outcome
+    assert (o["outcome"], o["finished_s"]) == ("timed_out", 3700)
+    assert [s[1] for s in steps(ctl)].count("ActivatingTraffic") == 1  # never went past the canary
+
+
+def test_missing_alarm_is_a_parameter_error() -> None:
+    env = simpy.Environment()
+    with pytest.raises(ParameterError, match="alarms"):
+        UpdateController(env, FakeEndpoint(env), canary(), alarms={})
