@@ -5,27 +5,13 @@ from __future__ import annotations
 import copy
 
 import pytest
+from rollout_fakes import CANARY, ROLLING
 
 from simlab.errors import ScenarioError
 from simlab.rollouts import config as rc
 from simlab.schema import Schema
 
 DEPLOYMENT = Schema("test deployment", [*rc.DEPLOYMENT_FIELDS["real_time_endpoint"]])
-
-CANARY = {
-    "at": "2h",
-    "endpoint_config": {"model": "breast_cancer_tree", "faults": {"error_rate": 0.02, "latency_multiplier": 1.5}},
-    "deployment_config": {
-        "blue_green_update_policy": {
-            "traffic_routing_configuration": {"type": "CANARY", "canary_size": {"type": "CAPACITY_PERCENT", "value": 25},
-                                              "wait_interval_in_seconds": 600},
-            "termination_wait_in_seconds": 600,
-            "maximum_execution_timeout_in_seconds": 3600},
-        "auto_rollback_configuration": {"alarms": [{"alarm_name": "api-5xx"}]}},
-}
-ROLLING = {"at": 60, "endpoint_config": {"model": "m"},
-           "deployment_config": {"rolling_update_policy": {
-               "maximum_batch_size": {"type": "CAPACITY_PERCENT", "value": 25}, "wait_interval_in_seconds": 300}}}
 
 
 def problems(updates=None, *, instance_count=4, variants=None, dtype="real_time_endpoint", alarms=("api-5xx",),
