@@ -61,8 +61,10 @@ class FakeEndpoint:
         fid = len(self._fleets)
         count = instance_count or self._fleets[0].instance_count
         self._fleets[fid] = FleetInfo(fid, variant_name, model, model_version, instance_type or "ml.m5.large",
-                                      count, config_name or f"cfg-{fid}", "provisioning")
+                                      count, config_name or f"cfg-{fid}", "provisioning", shadow)
         self.calls.append((self.env.now, "add_fleet", variant_name, model, count, faults))
+        if shadow:
+            self.calls[-1] += (shadow, sampling_percentage)
         ev = self._ready[fid] = self.env.event()
         self.env.process(self._start(fid, ev))
         self.traffic.setdefault(fid, 0.0)
@@ -92,6 +94,12 @@ class FakeEndpoint:
     def retire_fleet(self, fid: int) -> None:
         self._fleets[fid] = replace(self._fleets[fid], state="retired")
         self.calls.append((self.env.now, "retire_fleet", fid))
+
+    def set_variant_weights(self, weights: dict[str, float]) -> None:
+        self.calls.append((self.env.now, "set_variant_weights", dict(weights)))
+
+    def set_instance_count(self, variant_name: str, n: int) -> None:
+        self.calls.append((self.env.now, "set_instance_count", variant_name, n))
 
     def suspend_autoscaling(self, variant_name: str, suspended: bool) -> None:
         self.calls.append((self.env.now, "suspend_autoscaling", variant_name, suspended))

@@ -128,6 +128,9 @@ def test_execution_timeout() -> None:
     assert steps(ctl)[-2:] == [(700, "RollingBack", 0.0), (700, "InService", 0.0)]
     ctl, _ = run(canary(wait=200, term=200, max_exec=600), startup_s=700)  # still provisioning at 700
     assert (ctl.outcome["outcome"], ctl.outcome["finished_s"]) == ("timed_out", 700)
+    # the abandoned fleet fails to start later (at 800): the run goes on
+    ctl, _ = run(canary(wait=200, term=200, max_exec=600), startup_s=700, fail_startup="event")
+    assert (ctl.outcome["outcome"], ctl.outcome["finished_s"]) == ("timed_out", 700)
 
 
 def rolling(batch=50, rollback=None, wait=300) -> dict:

@@ -7,7 +7,16 @@ from rollout_fakes import CANARY, ROLLING, FakeAlarm, FakeEndpoint
 from scipy import stats as sps
 
 from simlab.rollouts import power
-from simlab.rollouts.run import RolloutsRun, check_scenario, update_power_plan
+from simlab.rollouts.config import JUDGE_SCHEMA
+from simlab.rollouts.judges import MannWhitneyJudge, SequentialJudge, ThresholdJudge
+from simlab.rollouts.run import (
+    RolloutsRun,
+    ShadowRun,
+    apply_weight_changes,
+    build_judge,
+    check_scenario,
+    update_power_plan,
+)
 
 
 def test_check_scenario_reads_the_top_level_alarms() -> None:
@@ -50,3 +59,50 @@ def test_power_plan_of_the_first_bake() -> None:
     (aao,) = update_power_plan({"at": 0, "endpoint_config": {}, "regression_to_catch": {"error_rate_increase_pp": 2}},
                                instances=4, rate_rps=1.0, p_base=0.01)
     assert aao["power"] is None and aao["underpowered"]
+
+
+def _judge(raw: dict):
+    found: list = []
+    cfg = JUDGE_SCHEMA.validate(raw, "j", found)
+    assert found == []
+    return build_judge(cfg)
+
+
+def test_build_judge_from_config() -> None:
+    j = _judge({"type": "threshold", "metric": "error_rate", "max": 0.05, "no_data": "pause", "min_requests": 20})
+    assert isinstance(j, ThresholdJudge) and (j.max, j.no_data, j.min_requests, j.failure_limit) == (0.05, "pause", 20, 0)
+    j = _judge({"type": "mann_whitney", "metrics": [{"name": "latency_p99", "critical": True}]})
+    assert isinstance(j, MannWhitneyJudge) and j.confidence == 0.98 and j.metrics[0].critical
+    j = _judge({"type": "sequential", "metric": "latency_mean", "alpha": 0.01})
+    assert isinstance(j, SequentialJudge) and (j.metric, j.alpha, j.n_star) == ("latency_mean", 0.01, 5000.0)
+
+
+def test_weight_changes_on_the_clock() -> None:
+    env = simpy.Environment()
+    dep = FakeEndpoint(env)
+    log: list = []
+    changes = [{"at": 3600.0, "desired_weights_and_capacities": [{"variant_name": "B", "desired_weight": 0.0},
+                                                                  {"variant_name": "A", "desired_instance_count": 3}]},
+               {"at": 600.0, "desired_weights_and_capacities": [{"variant_name": "B", "desired_weight": 3.0}]}]
+    env.process(apply_weight_changes(env, dep, changes, log))
+    env.run()
+    assert [c for c in dep.calls if c[1] in ("set_variant_weights", "set_instance_count")] == [
+        (600, "set_variant_weights", {"B": 3.0}), (3600, "set_variant_weights", {"B": 0.0}),
+        (3600, "set_instance_count", "A", 3)]
+    assert [(r["t_s"], r["variant_name"]) for r in log] == [(600, "B"), (3600, "B"), (3600, "A")]
+
+
+def test_shadow_added_then_promoted() -> None:
+    env = simpy.Environment()
+    dep = FakeEndpoint(env, startup_s=300)
+    shadow = {"variant_name": "shadow", "model": "new_model", "sampling_percentage": 50, "start": 60.0,
+              "promote_at": 7200.0, "instance_type": None, "instance_count": 2, "service_time": None}
+    sr = ShadowRun(env, dep, shadow, variant="AllTraffic")
+    sr.start()
+    env.run()
+    adds = dep.of("add_fleet")
+    assert adds[0] == (60, "add_fleet", "AllTraffic", "new_model", 2, None, True, 50.0)
+    assert adds[1] == (7200, "add_fleet", "AllTraffic", "new_model", 2, None)  # the promoted production fleet
+    assert sr.promotion.outcome["outcome"] == "completed" and sr.promotion.outcome["finished_s"] == 7500
+    assert dep.of("set_fleet_traffic") == [(7500, "set_fleet_traffic", "AllTraffic", {2: 1.0, 0: 0.0})]
+    assert dep.of("retire_fleet") == [(7500, "retire_fleet", 0), (7500, "retire_fleet", 1)]

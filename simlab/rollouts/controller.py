@@ -64,6 +64,12 @@ class JudgeHook:
     sample: Callable[[float, float, str], Any]
 
 
+def _defuse(event: Any) -> None:
+    """SimPy raises a failed event nobody waits for; an abandoned fleet's failure is expected."""
+    if not event.ok:
+        event.defused = True
+
+
 class _Stop(Exception):
     """Internal: a bake ended the update (alarm, judge or timeout)."""
 
@@ -170,6 +176,8 @@ class UpdateController:
         except Exception:  # the contract may fail the event on startup_failure: that *is* the answer
             return False
         if not ready.triggered:
+            # the update gives up on this fleet: a later start-up failure must not end the run
+            ready.callbacks.append(_defuse)
             return None
         return ready.ok and ready.value is not False
 

@@ -31,8 +31,78 @@ from simlab.errors import Problem
 from simlab.rollouts import power
 from simlab.rollouts.config import batch_instances, deployment_problems, policy_of, traffic_steps
 from simlab.rollouts.controller import UpdateController
+from simlab.rollouts.judges import MannWhitneyJudge, MetricSpec, SequentialJudge, ThresholdJudge
 
-__all__ = ["RolloutsRun", "check_scenario", "update_power_plan"]
+__all__ = ["RolloutsRun", "check_scenario", "update_power_plan", "build_judge", "apply_weight_changes",
+           "ShadowRun"]
+
+
+def build_judge(cfg: Mapping) -> Any:
+    """The judge object for one validated ``judges:`` entry (config.JUDGE_SCHEMA)."""
+    kind = cfg["type"]
+    if kind == "threshold":
+        return ThresholdJudge(metric=cfg["metric"], max=cfg.get("max"), min=cfg.get("min"),
+                              failure_limit=cfg["failure_limit"], no_data=cfg["no_data"],
+                              min_requests=cfg["min_requests"])
+    if kind == "sequential":
+        return SequentialJudge(metric=cfg["metric"], alpha=cfg["alpha"], theta0=cfg["theta0"], n_star=cfg["n_star"])
+    metrics = [MetricSpec(m["name"], direction=m["direction"], critical=m["critical"],
+                          allowed_increase=m["allowed_increase"], allowed_decrease=m["allowed_decrease"])
+               for m in cfg["metrics"]]
+    return MannWhitneyJudge(metrics=metrics, confidence=cfg["confidence"], tolerance=cfg["tolerance"],
+                            pass_threshold=cfg["pass_threshold"], marginal_threshold=cfg["marginal_threshold"])
+
+
+def apply_weight_changes(env: Any, dep: Any, changes: list[Mapping], log: list[dict]):
+    """SimPy process: each UpdateEndpointWeightsAndCapacities at its ``at`` through the owner API
+    (``set_variant_weights`` with the weights given, ``set_instance_count`` per count given); in
+    place, no guardrails [SM]. Appends ``{t_s, variant_name, desired_weight, desired_instance_count}``
+    to ``log``."""
+    for change in sorted(changes, key=lambda c: c["at"]):
+        yield env.timeout(max(0.0, change["at"] - env.now))
+        entries = change["desired_weights_and_capacities"]
+        weights = {d["variant_name"]: d["desired_weight"] for d in entries if d.get("desired_weight") is not None}
+        if weights:
+            dep.set_variant_weights(weights)
+        for d in entries:
+            if d.get("desired_instance_count") is not None:
+                dep.set_instance_count(d["variant_name"], d["desired_instance_count"])
+            log.append({"t_s": float(env.now), "variant_name": d["variant_name"],
+                        "desired_weight": d.get("desired_weight"),
+                        "desired_instance_count": d.get("desired_instance_count")})
+
+
+class ShadowRun:
+    """A shadow variant (ShadowProductionVariants) on the clock: at ``start`` a shadow fleet is added
+    to the production variant with its SamplingPercentage (it gets copies; its responses reach no
+    caller); at ``promote_at`` it is promoted — [simlab] as an ALL_AT_ONCE update of the production
+    variant to the shadow's model and instances, after which the shadow fleet is retired."""
+
+    def __init__(self, env: Any, dep: Any, shadow: Mapping, *, variant: str) -> None:
+        self.env, self.dep, self.shadow, self.variant = env, dep, shadow, variant
+        self.fleet: int | None = None
+        self.promotion: UpdateController | None = None
+
+    def start(self) -> Any:
+        return self.env.process(self._run())
+
+    def _run(self):
+        sh = self.shadow
+        yield self.env.timeout(max(0.0, sh["start"] - self.env.now))
+        self.fleet = self.dep.add_fleet(self.variant, model=sh["model"], instance_type=sh.get("instance_type"),
+                                        instance_count=sh.get("instance_count"), service_time=sh.get("service_time"),
+                                        config_name=f"{sh['variant_name']}-shadow", shadow=True,
+                                        sampling_percentage=float(sh["sampling_percentage"]))
+        if sh.get("promote_at") is None:
+            return
+        yield self.env.timeout(max(0.0, sh["promote_at"] - self.env.now))
+        update = {"at": float(self.env.now), "deployment_config": None,
+                  "endpoint_config": {"model": sh["model"], "variant_name": self.variant,
+                                      "instance_type": sh.get("instance_type"),
+                                      "instance_count": sh.get("instance_count"), "service_time": sh.get("service_time")}}
+        self.promotion = UpdateController(self.env, self.dep, update, config_name=f"{sh['variant_name']}-promoted")
+        yield self.promotion.start()
+        self.dep.retire_fleet(self.fleet)
 
 
 def check_scenario(scenario: Mapping) -> list[Problem]:
