@@ -69,7 +69,7 @@ def test_alarm_during_a_bake_sends_all_traffic_back_at_that_moment(t_alarm: floa
     o = ctl.outcome
     assert (o["outcome"], o["detected_s"], o["finished_s"]) == ("rolled_back", t_alarm, t_alarm)
     assert steps(ctl)[-2:] == [(t_alarm, "RollingBack", 0.0), (t_alarm, "InService", 0.0)]
-    assert dep.of("set_fleet_traffic")[-1] == (t_alarm, "set_fleet_traffic", "AllTraffic", {0: 1.0})
+    assert dep.of("set_fleet_traffic")[-1] == (t_alarm, "set_fleet_traffic", "AllTraffic", {1: 0.0, 0: 1.0})
     assert dep.of("retire_fleet") == [(t_alarm, "retire_fleet", 1)]  # green, not blue
     assert "api-5xx" in o["reason"]
 
@@ -195,3 +195,30 @@ def test_missing_alarm_is_a_parameter_error() -> None:
     env = simpy.Environment()
     with pytest.raises(ParameterError, match="alarms"):
         UpdateController(env, FakeEndpoint(env), canary(), alarms={})
+
+
+def test_fresh_baseline_fleet_started_with_the_canary() -> None:
+    seen: list[str] = []
+
+    def sample(t0: float, t1: float, which: str) -> ArmSample:
+        seen.append(which)
+        return ArmSample(requests=100, errors=1)
+
+    hook = JudgeHook(ThresholdJudge(max=0.05), 300.0, sample, baseline="fresh")
+    ctl, dep = run(canary(alarms=()), judges=[hook])
+    adds = [(c[0], c[3], c[4]) for c in dep.of("add_fleet")]
+    assert adds == [(100, "new_model", 4), (100, "old_model", 1)]  # 25 % of 4 instances, the old version
+    assert dep.of("set_fleet_traffic") == [(400, "set_fleet_traffic", "AllTraffic", {2: 0.25, 1: 0.25, 0: 0.5}),
+                                           (1000, "set_fleet_traffic", "AllTraffic", {2: 0.0, 1: 1.0, 0: 0.0})]
+    assert dep.of("retire_fleet") == [(1000, "retire_fleet", 2), (1600, "retire_fleet", 0)]
+    assert set(seen) == {"new", "baseline"} and ctl.outcome["outcome"] == "completed"
+
+
+def test_fresh_baseline_is_retired_on_rollback_and_needs_a_canary() -> None:
+    hook = JudgeHook(ThresholdJudge(max=0.05), 60.0, lambda t0, t1, w: ArmSample(requests=10, errors=0), "fresh")
+    ctl, dep = run(canary(), judges=[hook], alarm_changes=[(700, "ALARM")])
+    assert dep.of("set_fleet_traffic")[-1] == (700, "set_fleet_traffic", "AllTraffic", {2: 0.0, 1: 0.0, 0: 1.0})
+    assert sorted(c[2] for c in dep.of("retire_fleet")) == [1, 2]
+    env = simpy.Environment()
+    with pytest.raises(ParameterError, match="fresh baseline"):
+        UpdateController(env, FakeEndpoint(env), canary(kind="ALL_AT_ONCE", alarms=()), judges=[hook])

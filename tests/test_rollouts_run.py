@@ -8,7 +8,7 @@ from scipy import stats as sps
 
 from simlab.rollouts import power
 from simlab.rollouts.config import JUDGE_SCHEMA
-from simlab.rollouts.judges import MannWhitneyJudge, SequentialJudge, ThresholdJudge
+from simlab.rollouts.judges import ArmSample, MannWhitneyJudge, SequentialJudge, ThresholdJudge
 from simlab.rollouts.run import (
     RolloutsRun,
     ShadowRun,
@@ -106,3 +106,24 @@ def test_shadow_added_then_promoted() -> None:
     assert sr.promotion.outcome["outcome"] == "completed" and sr.promotion.outcome["finished_s"] == 7500
     assert dep.of("set_fleet_traffic") == [(7500, "set_fleet_traffic", "AllTraffic", {2: 1.0, 0: 0.0})]
     assert dep.of("retire_fleet") == [(7500, "retire_fleet", 0), (7500, "retire_fleet", 1)]
+
+
+def test_run_builds_judges_from_the_update_with_the_sampler() -> None:
+    env = simpy.Environment()
+    dep = FakeEndpoint(env)
+    found: list = []
+    judge = JUDGE_SCHEMA.validate({"type": "threshold", "metric": "error_rate", "max": 0.05, "interval": 120}, "j", found)
+    asked = []
+
+    def sampler(deployment, cfg):
+        asked.append((deployment, cfg["type"]))
+        return lambda t0, t1, which: ArmSample(requests=100, errors=10 if which == "new" else 0)
+
+    update = {**CANARY, "at": 0.0, "judges": [judge]}
+    run = RolloutsRun(env, {"ep": (dep, {"updates": [update]})}, alarms={"api-5xx": FakeAlarm(env)}, sampler=sampler)
+    run.start()
+    env.run(until=5000)
+    (u,) = run.summary("ep")["updates"]
+    assert asked == [("ep", "threshold")]
+    assert (u["outcome"], u["detected_s"]) == ("rolled_back", 300 + 120)  # first look 120 s into the canary bake
+    assert list(run.frames()["verdicts"]["verdict"]) == ["fail"]

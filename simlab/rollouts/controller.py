@@ -57,11 +57,15 @@ EPS = 1e-9  # clock comparisons: now + (t − now) may differ from t in the last
 @dataclass
 class JudgeHook:
     """A judge run during bakes: every ``interval_s`` it gets ``sample(t0, t1, "new")`` and
-    ``sample(t0, t1, "old")`` (whatever its ``observe`` takes) and returns a Verdict."""
+    ``sample(t0, t1, "old")`` — or ``"baseline"`` with ``baseline="fresh"`` — (whatever its
+    ``observe`` takes) and returns a Verdict. ``baseline="fresh"`` makes the controller start a
+    baseline fleet of the old version, the canary's size, with the canary, routed the canary's
+    share (Kayenta's advice: compare like with like, not with the warm production fleet)."""
 
     judge: Any
     interval_s: float
     sample: Callable[[float, float, str], Any]
+    baseline: str = "old"
 
 
 def _defuse(event: Any) -> None:
@@ -101,6 +105,11 @@ class UpdateController:
                                  missing)
         self.watched = [(n, alarms[n]) for n in names]
         self.judges = list(judges)
+        self.fresh = any(h.baseline == "fresh" for h in self.judges)
+        if self.fresh and self.policy != "CANARY":
+            raise ParameterError("judges", "UpdateController", "may use a fresh baseline only in a CANARY update",
+                                 self.policy)
+        self.baseline_fleet: int | None = None
         self.faults, self.config_name = faults, config_name
         self.timeline: list[dict] = []
         self.verdicts: list[dict] = []
@@ -182,15 +191,19 @@ class UpdateController:
         return ready.ok and ready.value is not False
 
     def _route(self, new: dict[int, float], old: Sequence, share_new: float) -> None:
-        """Give ``share_new`` of the variant's traffic to the new fleets (split by ``new`` weights)
-        and the rest to the old fleets in proportion to their instances."""
+        """Give ``share_new`` of the variant's traffic to the new fleets (split by ``new`` weights),
+        the same share to a fresh baseline fleet while the canary is partial, and the rest to the old
+        fleets in proportion to their instances. Every fleet involved is listed, at 0 if idle."""
         shares: dict[int, float] = {}
+        base = share_new if self.baseline_fleet is not None and share_new < 1 else 0.0
+        if self.baseline_fleet is not None:
+            shares[self.baseline_fleet] = base
         tot_new = sum(new.values())
         for fid, w in new.items():
             shares[fid] = share_new * w / tot_new if tot_new else 0.0
         tot_old = sum(f.instance_count for f in old)
         for f in old:
-            shares[f.id] = (1 - share_new) * f.instance_count / tot_old
+            shares[f.id] = (1 - share_new - base) * f.instance_count / tot_old
         self.dep.set_fleet_traffic(self.variant, shares)
 
     def _bake(self, duration: float):
@@ -218,7 +231,8 @@ class UpdateController:
                 if env.now + EPS < next_look[i] or self._alarm_hit() is not None:
                     continue
                 t0, t1 = last_look[i], env.now
-                verdict = hook.judge.observe(hook.sample(t0, t1, "new"), hook.sample(t0, t1, "old"))
+                base = "baseline" if hook.baseline == "fresh" else "old"
+                verdict = hook.judge.observe(hook.sample(t0, t1, "new"), hook.sample(t0, t1, base))
                 rec = {"t_s": float(t1), **verdict.record()}
                 self.verdicts.append(rec)
                 last_look[i], next_look[i] = t1, t1 + hook.interval_s
@@ -236,16 +250,25 @@ class UpdateController:
         self._old_model = old[0].model
         count = self.update["endpoint_config"].get("instance_count") or instances
         green = self._new_fleet(count)
+        steps = traffic_steps(routing, count)
+        if self.fresh:  # started with the canary: the old version on as many instances as the canary
+            self.baseline_fleet = self.dep.add_fleet(
+                self.variant, model=old[0].model, model_version=old[0].model_version,
+                instance_type=old[0].instance_type, instance_count=max(1, math.ceil(steps[0] * count)),
+                config_name=f"{self.config_name or 'update'}-baseline")
         ok = yield from self._wait_ready(green)
+        if ok and self.baseline_fleet is not None:
+            ok = yield from self._wait_ready(self.baseline_fleet)
         if ok is None:
             return self._abort_green(green, old, "timed_out", None, "MaximumExecutionTimeoutInSeconds reached while provisioning")
         if not ok:
             return self._abort_green(green, old, "failed", None, "the new fleet failed to start")
-        steps = traffic_steps(routing, count)
         try:
             for k, share in enumerate(steps):
                 self._route({green: 1.0}, old, share)
                 self._step("ActivatingTraffic", share)
+                if share >= 1 and self.baseline_fleet is not None:
+                    self._retire_baseline()
                 final = k == len(steps) - 1
                 if not final or routing["type"] == "ALL_AT_ONCE":
                     yield from self._bake(wait)
@@ -257,10 +280,16 @@ class UpdateController:
         self._step("InService", 1.0)
         return self._finish("completed", None, "")
 
+    def _retire_baseline(self) -> None:
+        fid, self.baseline_fleet = self.baseline_fleet, None
+        self.dep.retire_fleet(fid)
+
     def _abort_green(self, green: int, old: Sequence, outcome: str, detected_s: float | None, reason: str) -> dict:
         if self._to_new > 0:
-            self._route({}, old, 0.0)
+            self._route({green: 1.0}, old, 0.0)
             self._step("RollingBack", 0.0)
+        if self.baseline_fleet is not None:
+            self._retire_baseline()
         self.dep.retire_fleet(green)
         self._step("InService", 0.0)
         return self._finish(outcome, detected_s, reason)

@@ -30,7 +30,7 @@ import pandas as pd
 from simlab.errors import Problem
 from simlab.rollouts import power
 from simlab.rollouts.config import batch_instances, deployment_problems, policy_of, traffic_steps
-from simlab.rollouts.controller import UpdateController
+from simlab.rollouts.controller import JudgeHook, UpdateController
 from simlab.rollouts.judges import MannWhitneyJudge, MetricSpec, SequentialJudge, ThresholdJudge
 
 __all__ = ["RolloutsRun", "check_scenario", "update_power_plan", "build_judge", "apply_weight_changes",
@@ -166,12 +166,17 @@ class RolloutsRun:
     """FeatureRun of the rollouts Feature: one controller per update, started at its ``at``.
 
     ``deployments`` maps a deployment name to ``(live deployment, validated config)``;
-    ``make_faults`` turns an update's ``faults`` mapping into the owner API's Faults (None: not passed).
+    ``make_faults`` turns an update's ``faults`` mapping into the owner API's Faults (None: not passed);
+    ``sampler(deployment, judge_config)`` returns the ``sample(t0, t1, which)`` function a judge of
+    that config reads its data with (from the live metrics or request log); without a sampler the
+    updates' ``judges:`` are not run.
     """
 
     def __init__(self, env: Any, deployments: Mapping[str, tuple[Any, Mapping]], *,
-                 alarms: Mapping[str, Any] | None = None, make_faults: Callable[[Mapping], Any] | None = None) -> None:
+                 alarms: Mapping[str, Any] | None = None, make_faults: Callable[[Mapping], Any] | None = None,
+                 sampler: Callable[[str, Mapping], Callable[[float, float, str], Any]] | None = None) -> None:
         self.env, self.deployments, self.alarms, self.make_faults = env, deployments, alarms or {}, make_faults
+        self.sampler = sampler
         self.controllers: dict[str, list[UpdateController]] = {}
 
     def start(self) -> None:
@@ -179,7 +184,9 @@ class RolloutsRun:
             ctls = self.controllers[name] = []
             for i, update in enumerate(cfg.get("updates") or []):
                 faults = update["endpoint_config"].get("faults")
-                ctl = UpdateController(self.env, dep, update, alarms=self.alarms,
+                hooks = [JudgeHook(build_judge(j), j["interval"], self.sampler(name, j), j.get("baseline", "old"))
+                         for j in (update.get("judges") or [])] if self.sampler else []
+                ctl = UpdateController(self.env, dep, update, alarms=self.alarms, judges=hooks,
                                        faults=self.make_faults(faults) if faults and self.make_faults else None,
                                        config_name=f"{name}-update-{i}")
                 ctls.append(ctl)
