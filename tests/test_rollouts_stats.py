@@ -58,6 +58,11 @@ def test_hodges_lehmann_of_a_pure_shift_is_the_shift() -> None:
     assert est == pytest.approx(3.0) and lo < 3.0 < hi
 
 
+def test_hodges_lehmann_refuses_more_pairs_than_it_can_hold() -> None:
+    with pytest.raises(ParameterError, match="pairwise differences"):
+        stats.hodges_lehmann(np.zeros(3000), np.ones(2000))
+
+
 def test_mann_whitney_uses_scipy_p_value_and_hl_interval_agrees_with_it() -> None:
     gen = Streams(2).generator("mw")
     rejections = agree = 0

@@ -30,6 +30,8 @@ __all__ = [
 ]
 
 _OWNER = "simlab.rollouts.stats"
+#: the Hodges–Lehmann interval materialises all n·m differences (8 bytes each): 40 MB at most
+MAX_PAIRS = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -108,11 +110,15 @@ def hodges_lehmann(a: object, b: object, *, confidence: float = 0.95) -> tuple[f
     order statistics ``d_(k)``, ``d_(nm+1−k)`` with ``k = ⌊nm/2 − z·√(nm(n+m+1)/12)⌋`` (the
     normal approximation of the U statistic's distribution, as R's ``wilcox.test`` uses for large
     samples). Hand-written: scipy.stats has no HL estimator. When ``k < 1`` (samples too small for
-    the confidence asked) the interval is unbounded.
+    the confidence asked) the interval is unbounded. Raises :class:`ParameterError` above
+    :data:`MAX_PAIRS` differences.
     """
     xa, xb = _as_sample(a, "a"), _as_sample(b, "b")
     if not 0 < confidence < 1:
         raise ParameterError("confidence", _OWNER, "must be a number in (0, 1)", confidence)
+    if xa.size * xb.size > MAX_PAIRS:
+        raise ParameterError("a", _OWNER, f"and b must give at most {MAX_PAIRS:,} pairwise differences (n·m): "
+                             "aggregate to per-interval datapoints, as Kayenta's metric series are", xa.size * xb.size)
     d = (xb[:, None] - xa[None, :]).ravel()
     nm = d.size
     z = sps.norm.ppf(0.5 + confidence / 2)
