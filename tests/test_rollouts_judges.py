@@ -195,3 +195,12 @@ def test_sequential_judge_does_not_roll_back_a_better_canary() -> None:
     j = SequentialJudge(metric="error_rate", tau2=1e-4)
     v = j.observe(ArmSample(requests=2000, errors=5), ArmSample(requests=2000, errors=80))
     assert v.p_value <= 0.05 and (v.verdict, v.action) == ("pass", "continue") and "better" in v.reason
+
+
+def test_sequential_judge_never_rolls_back_on_old_evidence_of_a_better_canary() -> None:
+    j = SequentialJudge(metric="error_rate", tau2=1e-4)
+    v = j.observe(ArmSample(requests=2000, errors=5), ArmSample(requests=2000, errors=80))
+    assert v.p_value <= 0.05 and v.action == "continue"  # better: significant, no rollback
+    # then the canary turns slightly worse in total: 225/4000 vs 210/4000 (z ≈ 0.7)
+    v = j.observe(ArmSample(requests=2000, errors=220), ArmSample(requests=2000, errors=130))
+    assert v.value > v.baseline and v.action == "continue" and j.p_worse > 0.05

@@ -297,9 +297,11 @@ class SequentialJudge:
 
     ``metric``: ``error_rate`` (counts; pooled Bernoulli variance, as the z test) or ``latency_mean``
     (per-request latencies; unpooled variance). After each interval the always-valid p-value
-    ``p̃ = min(p̃_prev, 1/Λ)`` is updated (:func:`~simlab.rollouts.stats.msprt_lambda`); when
-    ``p̃ ≤ alpha`` and the canary is worse (higher) than baseline by more than ``theta0``, the judge
-    rolls back. τ² follows GrowthBook's tuning (``n_star``) with the variance seen at the first look
+    ``p̃ = min(p̃_prev, 1/Λ)`` is updated (:func:`~simlab.rollouts.stats.msprt_lambda`) and reported
+    as ``p_value``. The decision uses the same running minimum taken only over looks where the canary
+    is worse (higher) than baseline by more than ``theta0``: it rolls back when that reaches ``alpha``.
+    This stays valid (the event is a subset of the two-sided one) and old evidence that the canary
+    was *better* can never roll it back later. τ² follows GrowthBook's tuning (``n_star``) with the variance seen at the first look
     with data in both arms, unless ``tau2`` is given. Intervals before both arms have data are no_data.
     """
 
@@ -317,6 +319,7 @@ class SequentialJudge:
         self.s = [0.0, 0.0]
         self.s2 = [0.0, 0.0]
         self.p_value = 1.0
+        self.p_worse = 1.0
         self.intervals = 0
         self.rolled_back = False
 
@@ -362,10 +365,12 @@ class SequentialJudge:
         if self.tau2 is not None:
             lam = float(msprt_lambda(diff, var, self.tau2, self.theta0))
             self.p_value = min(self.p_value, 1.0 / lam)
+            if diff > self.theta0:
+                self.p_worse = min(self.p_worse, 1.0 / lam)
         mb, mc = self.s[0] / self.n[0], self.s[1] / self.n[1]
         text = (f"canary {mc:.6g} vs baseline {mb:.6g} (n={self.n[1]}/{self.n[0]}), always-valid p = "
                 f"{self.p_value:.4g}")
-        if self.p_value <= self.alpha and diff > self.theta0:
+        if self.p_worse <= self.alpha:
             self.rolled_back = True
             return Verdict(self.name, i, "fail", "rollback", self.metric, mc, mb, p_value=self.p_value,
                            reason=f"{text} ≤ α {self.alpha:g}: canary worse")
