@@ -17,13 +17,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from simlab import facts
-from simlab.alarms import ALARM, Alarm, AlarmSpec
-from simlab.metrics import METRIC_PERIOD_S
 from simlab.schema import Bool, Duration, Field, Float, Int, Schema, ordered
 
-__all__ = ["METRIC_PERIOD_S", "time_average", "TargetTracking", "AUTOSCALING_SCHEMA", "HIGH_DATAPOINTS", "LOW_DATAPOINTS", "LOW_RATIO"]
+if TYPE_CHECKING:  # pragma: no cover
+    from simlab.alarms import Alarm
+
+# simlab.alarms (and numpy with it) is imported where an alarm is built, not here: the decision
+# engine reads this module's constants and must not load numpy (tests/test_recommend_cli.py)
+ALARM = "ALARM"  # simlab.alarms.ALARM
+
+__all__ = ["time_average", "TargetTracking", "AUTOSCALING_SCHEMA", "HIGH_DATAPOINTS", "LOW_DATAPOINTS", "LOW_RATIO"]
 
 HIGH_DATAPOINTS = 3
 LOW_DATAPOINTS = 15
@@ -47,6 +53,9 @@ AUTOSCALING_SCHEMA = Schema("autoscaling", [
 
 
 def _alarm(name: str, op: str, threshold: float, n: int) -> Alarm:
+    from simlab.alarms import Alarm, AlarmSpec
+    from simlab.metrics import METRIC_PERIOD_S
+
     spec = AlarmSpec(alarm_name=name, deployment="", metric_name="", statistic="Average", threshold=threshold,
                      comparison_operator=op, period=int(METRIC_PERIOD_S), evaluation_periods=n)
     return Alarm(spec, store=None)

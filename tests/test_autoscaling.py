@@ -157,3 +157,11 @@ def test_max_instances_is_the_peak_at_one_moment_over_variants() -> None:
     # a peaks at 4 early, b peaks at 4 late: never 8 at once; at t=100 a drops while b rises
     ep.all_fleets = [Fleet(0, [(0.0, 4), (100.0, 1)]), Fleet(1, [(0.0, 1), (100.0, 4)])]
     assert ep._peak_instances() == 5
+
+
+def test_the_alarm_state_autoscaling_compares_with_is_the_alarms_constant() -> None:
+    # autoscaling keeps the state name as a string so the decision engine can read its constants
+    # without importing numpy; it must stay the alarms module's own value
+    from simlab import alarms, autoscaling
+
+    assert autoscaling.ALARM == alarms.ALARM
