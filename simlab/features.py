@@ -36,7 +36,8 @@ __all__ = ["Feature", "FeatureRun", "register", "unregister", "registered", "BUI
 TableRow = tuple[str, Callable[[dict], str]]
 
 #: features every run knows, in summary order ("module:attribute" of a Feature instance)
-BUILTIN: tuple[str, ...] = ("simlab.monitoring.feature:FEATURE", "simlab.alarm_feature:FEATURE", "simlab.slo:FEATURE")
+BUILTIN: tuple[str, ...] = ("simlab.monitoring.feature:FEATURE", "simlab.alarm_feature:FEATURE", "simlab.rollouts.feature:FEATURE",
+                             "simlab.slo:FEATURE")
 
 
 @runtime_checkable

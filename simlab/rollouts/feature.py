@@ -1,0 +1,273 @@
+"""Rollouts as a feature of the run (simlab.features): updates, weight changes, shadow variants.
+
+It owns the per-deployment fields ``updates:``, ``weight_changes:`` and ``shadow_variants:``
+(schema as data in :mod:`simlab.rollouts.config`) on the types with an owner API
+(:data:`FEATURE_TYPES`), their checks, and a run that starts, on the SimPy clock, one
+:class:`~simlab.rollouts.controller.UpdateController` per update against the real endpoint's owner
+API and the run's alarms (``sim.alarms``), the weight changes and the shadow variant.
+
+Per deployment the JSON summary gets ``"rollouts": {"updates": [...], ...}``; each update record
+adds to the controller's outcome what only the finished run knows:
+
+* ``requests_to_new`` / ``errors_to_new``: requests that arrived in ``[at_s, finished_s)`` and were
+  routed to the update's new fleets (``log.fleet``), and those of them that got an error response;
+* ``wrong_predictions_to_new``: of those served, the ones whose predicted label differs from the
+  request's true label (classification models; ``null`` for regression);
+* ``extra_cost_usd``: what the endpoint's fleets cost from ``at_s`` until only one of the old or
+  new fleets is still billed (the other drained), minus what the old fleets at their size when the
+  update began would have cost over the same period (the leases of :meth:`Deployment.finish`).
+
+``--out`` writes ``updates.csv`` (one row per step); the table prints one line per update.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from simlab.deployments.base import Faults
+from simlab.errors import Problem, fmt_value
+from simlab.records import Err
+from simlab.rollouts.config import DEPLOYMENT_FIELDS, policy_of
+from simlab.rollouts.judges import ArmSample
+from simlab.rollouts.run import RolloutsRun, ShadowRun, apply_weight_changes, check_scenario
+from simlab.schema import Field
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simlab.rollouts.controller import UpdateController
+    from simlab.simulation import Simulation
+
+__all__ = ["RolloutsFeature", "SimRolloutsRun", "FEATURE", "FEATURE_TYPES"]
+
+#: deployment types whose endpoints have the owner API the controllers drive
+FEATURE_TYPES = ("real_time_endpoint", "async_inference")
+OWN_FIELDS = ("updates", "weight_changes", "shadow_variants")
+
+
+class RolloutsFeature:
+    """Endpoint updates with guardrails, A/B weight changes and shadow variants (docs/rollouts.md)."""
+
+    name = "rollouts"
+
+    def top_fields(self) -> list[Field]:
+        return []
+
+    def deployment_fields(self, type_id: str) -> list[Field]:
+        return list(DEPLOYMENT_FIELDS.get(type_id, [])) if type_id in FEATURE_TYPES else []
+
+    def check(self, scenario: dict, file_path: str) -> list[Problem]:
+        """The documented ranges and references (simlab.rollouts.config), and what simlab cannot
+        simulate: an async endpoint routes its one backlog to one fleet, so only ALL_AT_ONCE."""
+        problems = check_scenario(scenario)
+        for i, dep in enumerate(scenario.get("deployments") or []):
+            if dep.get("type") != "async_inference":
+                continue
+            for k, u in enumerate(dep.get("updates") or []):
+                policy = policy_of(u)
+                if policy != "ALL_AT_ONCE":
+                    problems.append(Problem(
+                        f"deployments[{i}].updates[{k}].deployment_config",
+                        "must be ALL_AT_ONCE on async_inference (simlab routes an async endpoint's one backlog "
+                        "to one fleet: no traffic split)", fmt_value(policy)))
+        return problems
+
+    def attach(self, sim: Simulation) -> SimRolloutsRun | None:
+        deps = {cfg["name"]: (dep, cfg) for dep, cfg in zip(sim.deployments, sim.scenario.deployments, strict=True)
+                if any(cfg.get(k) for k in OWN_FIELDS)}
+        return SimRolloutsRun(sim, deps) if deps else None
+
+    def table_lines(self, summary: dict[str, Any]) -> list[str]:
+        """One line per update under the ``simulate`` table."""
+        lines: list[str] = []
+        for name, dep in summary["deployments"].items():
+            for k, u in enumerate((dep.get(self.name) or {}).get("updates") or []):
+                fin = "-" if u.get("finished_s") is None else f"{u['finished_s']:g} s"
+                det = "" if u.get("detected_s") is None else f", detected at {u['detected_s']:g} s"
+                lines.append(f"  {name} update {k} at {u['at_s']:g} s  {u['policy']:<11}  {u['outcome']:<11}  "
+                             f"finished {fin}{det}; {u['requests_to_new']:,} requests to new "
+                             f"({u['errors_to_new']:,} errors), extra cost {u['extra_cost_usd']:.4f} USD")
+        return ["", "updates", *lines] if lines else []
+
+
+FEATURE = RolloutsFeature()
+
+
+class _Run(RolloutsRun):
+    """RolloutsRun that notes, when each update starts, the old fleets and the controller."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.old: dict[int, list] = {}  # id(controller) -> FleetInfo of the fleets in service at `at`
+        self.current: dict[str, UpdateController] = {}  # deployment -> the update running (judges' sampler)
+
+    def _at(self, at: float, ctl: UpdateController):
+        yield self.env.timeout(max(0.0, at - self.env.now))
+        self.old[id(ctl)] = [f for f in ctl.dep.fleets() if f.state == "in_service" and not f.shadow]
+        name = next(n for n, ctls in self.controllers.items() if ctl in ctls)
+        self.current[name] = ctl
+        yield ctl.start()
+
+
+class SimRolloutsRun:
+    """The rollouts feature on one run (``sim.features["rollouts"]``)."""
+
+    def __init__(self, sim: Simulation, deployments: dict[str, tuple[Any, dict]]) -> None:
+        self.sim, self.deployments = sim, deployments
+        updates = {n: (d, c) for n, (d, c) in deployments.items() if c.get("updates")}
+        self.run = _Run(sim.env, updates, alarms=sim.alarms, make_faults=lambda f: Faults(**f), sampler=self._sampler)
+        self.weight_log: dict[str, list[dict]] = {n: [] for n in deployments}
+        self.shadows: dict[str, ShadowRun] = {}
+        self._predictions: dict[str, np.ndarray] = {}
+
+    def start(self) -> None:
+        self.run.start()
+        env = self.sim.env
+        for name, (dep, cfg) in self.deployments.items():
+            if cfg.get("weight_changes"):
+                env.process(apply_weight_changes(env, dep, cfg["weight_changes"], self.weight_log[name]))
+            for shadow in cfg.get("shadow_variants") or []:
+                self.shadows[name] = ShadowRun(env, dep, shadow, variant=dep.variant_names()[0])
+                self.shadows[name].start()
+
+    # -- judges read the request records of the fleets being compared ---------------------------------
+    def _fleet_ids(self, name: str, which: str) -> set[int]:
+        ctl = self.run.current.get(name)
+        if ctl is None:
+            return set()
+        fleets = ctl.dep.fleets()
+        if which == "old":
+            return {f.id for f in self.run.old.get(id(ctl), [])}
+        cname = ctl.config_name if which == "new" else f"{ctl.config_name}-baseline"
+        return {f.id for f in fleets if f.config_name == cname}
+
+    def _sampler(self, name: str, judge_cfg: dict):
+        dep = self.deployments[name][0]
+
+        def sample(t0: float, t1: float, which: str) -> Any:
+            dep.admit_until(t1)
+            log, t = dep.log, self.sim.workload.t
+            i0, i1 = np.searchsorted(t, [t0, t1], side="left")
+            sel = np.isin(log.fleet[i0:i1], list(self._fleet_ids(name, which)))
+            done = log.t_done[i0:i1] <= t1  # answered by the time the judge looks
+            sel &= done
+            err = log.error[i0:i1][sel] != Err.NONE
+            lat = (log.t_done[i0:i1] - t[i0:i1])[sel][~err]
+            arm = ArmSample(requests=int(sel.sum()), errors=int(err.sum()), latencies=lat)
+            if judge_cfg["type"] != "mann_whitney":
+                return arm
+            out: dict[str, np.ndarray] = {}
+            for m in judge_cfg["metrics"]:  # per-request values of each metric (Kayenta compares samples)
+                out[m["name"]] = (err.astype(float) if m["name"] == "error_rate"
+                                  else (1.0 - err.astype(float)) if m["name"] == "success_rate" else lat)
+            return out
+
+        return sample
+
+    # -- outputs --------------------------------------------------------------------------------------
+    def summary(self, deployment: str) -> dict | None:
+        if deployment not in self.deployments:
+            return None
+        out: dict[str, Any] = {}
+        ctls = self.run.controllers.get(deployment) or []
+        if ctls:
+            out["updates"] = [self._record(deployment, c) for c in ctls]
+        if self.weight_log[deployment]:
+            out["weight_changes"] = list(self.weight_log[deployment])
+        sh = self.shadows.get(deployment)
+        if sh is not None:
+            out["shadow"] = self._shadow_record(deployment, sh)
+        return out
+
+    def _record(self, name: str, ctl: UpdateController) -> dict[str, Any]:
+        u = ctl.update
+        base = ctl.outcome or {"at_s": float(u["at"]), "policy": policy_of(u), "outcome": "not_finished",
+                               "finished_s": None, "detected_s": None, "reason": "the run ended first",
+                               "steps": list(ctl.timeline)}
+        dep = self.deployments[name][0]
+        new = self._fleet_ids_of(ctl, "new")
+        at = float(u["at"])
+        end = self.sim.duration if base["finished_s"] is None else base["finished_s"]
+        log, t = dep.log, self.sim.workload.t
+        to_new = (t >= at) & (t < end) & np.isin(log.fleet, list(new)) & (np.isfinite(log.t_start) | (log.error != Err.NONE))
+        errors = to_new & (log.error != Err.NONE)
+        return {"at_s": base["at_s"], "policy": base["policy"], "outcome": base["outcome"],
+                "finished_s": base["finished_s"], "detected_s": base["detected_s"],
+                "requests_to_new": int(to_new.sum()), "errors_to_new": int(errors.sum()),
+                "wrong_predictions_to_new": self._wrong(name, to_new & ~errors),
+                "extra_cost_usd": self._extra_cost(dep, ctl, new, at, base["finished_s"]),
+                "reason": base.get("reason", ""),
+                "steps": [{"t_s": s["t_s"], "event": s["event"], "traffic_to_new": s["traffic_to_new"]}
+                          for s in base["steps"]]}
+
+    def _fleet_ids_of(self, ctl: UpdateController, which: str) -> set[int]:
+        cname = ctl.config_name if which == "new" else f"{ctl.config_name}-baseline"
+        return {f.id for f in ctl.dep.fleets() if f.config_name == cname}
+
+    def _wrong(self, name: str, served: np.ndarray) -> int | None:
+        """Wrong predictions among ``served`` (classification), or None (regression: no label)."""
+        ds = self.sim.dataset
+        if ds.task == "regression":
+            return None
+        if not served.any():
+            return 0
+        dep = self.deployments[name][0]
+        if name not in self._predictions:
+            self._predictions[name] = dep.predictions()
+        idx = np.flatnonzero(served)
+        out = self._predictions[name][idx]
+        wl = self.sim.workload
+        y = ds.y[wl.row[idx]]
+        classes = np.unique(ds.y)
+        if wl.drift is not None:
+            y = wl.drift.labels(idx, y, classes)
+        pred = (out >= 0.5).astype(y.dtype) if ds.task == "binary" else out.astype(y.dtype)
+        return int(np.count_nonzero(pred != y))
+
+    def _extra_cost(self, dep: Any, ctl: UpdateController, new: set[int], at: float,
+                    finished: float | None) -> float:
+        """Cost of every fleet from ``at`` until the fleets the update ended drained, minus the old
+        fleets alone at their starting size over that period."""
+        old = self.run.old.get(id(ctl), [])
+        old_ids = {f.id for f in old}
+        extra_ids = new | self._fleet_ids_of(ctl, "baseline")
+        if finished is None:
+            end = self.sim.duration
+        else:
+            gone = old_ids if ctl.outcome and ctl.outcome["outcome"] == "completed" else extra_ids
+            ends = [le.t1 for le in dep.leases if le.fleet in gone and not math.isnan(le.t1)]
+            end = max([finished, *ends])
+        involved = old_ids | extra_ids
+        total = sum(max(0.0, min(le.t1, end) - max(le.t0, at)) * le.price_per_s
+                    for le in dep.leases if le.fleet in involved)
+        price = {le.fleet: le.price_per_s for le in dep.leases}
+        alone = sum(f.instance_count * price.get(f.id, 0.0) for f in old) * (end - at)
+        return round(total - alone, 6)
+
+    def _shadow_record(self, name: str, sh: ShadowRun) -> dict[str, Any]:
+        dep = self.deployments[name][0]
+        rec: dict[str, Any] = {"variant_name": sh.shadow["variant_name"], "model": sh.shadow["model"],
+                               "sampling_percentage": sh.shadow["sampling_percentage"], "fleet": sh.fleet}
+        if sh.fleet is None:
+            return rec
+        slog = dep.shadow_log(sh.fleet)
+        copied = np.isfinite(slog.t_start) | (slog.error != Err.NONE)
+        done = copied & (slog.t_done <= self.sim.duration) & (slog.error == Err.NONE)
+        lat = (slog.t_done - self.sim.workload.t)[done] * 1000.0
+        rec.update({"copies": int(copied.sum()), "errors": int((copied & (slog.error != Err.NONE)).sum()),
+                    "latency_p99_ms": None if lat.size == 0 else round(float(np.percentile(lat, 99)), 3),
+                    "cost_usd": round(dep.cost_usd(fleet=sh.fleet), 6)})
+        if sh.promotion is not None and sh.promotion.outcome is not None:
+            rec["promoted_s"] = sh.promotion.outcome["finished_s"]
+        return rec
+
+    def top_summary(self) -> dict | None:
+        return None
+
+    def frames(self) -> dict[str, Any]:
+        return self.run.frames()
+
+    def write(self, out_dir: Path, result: Any = None) -> list[Path]:
+        return self.run.write(out_dir, result) if self.run.controllers else []

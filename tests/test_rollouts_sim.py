@@ -1,0 +1,168 @@
+"""The rollouts feature on the real simulator: hand-computed timelines, counts and costs.
+
+Trace: one request at k + 0.5 s for k = 0…3599; fixed 100 ms model time, 4 instances × 3 workers,
+no overhead (no request ever waits). The update is called at 600 s; the green fleet's start-up is
+the documented default (facts: real_time_endpoint.default_instance_startup_s, 300 s), so it serves
+from 900 s. With one variant, a request goes to the fleet whose share bucket holds its routing
+uniform (fleets in id order: blue [0, 0.75), green [0.75, 1) during a 25 % canary) — the counts
+below are taken from the workload's uniforms and arrival times, not from the feature.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pytest
+
+from simlab import facts
+from simlab.cli import Environment, main
+from simlab.records import Err
+from simlab.result import Result
+from simlab.scenario import scenario_from_dict
+from simlab.simulation import Simulation
+
+STARTUP = float(facts.limit("real_time_endpoint.default_instance_startup_s"))
+PRICE_S = facts.instance("ml.m5.large").price_per_hour / 3600.0
+AT, READY = 600.0, 600.0 + STARTUP
+
+CANARY = {
+    "at": AT,
+    "endpoint_config": {"model": "breast_cancer_tree"},
+    "deployment_config": {
+        "blue_green_update_policy": {
+            "traffic_routing_configuration": {"type": "CANARY", "canary_size": {"type": "CAPACITY_PERCENT", "value": 25},
+                                              "wait_interval_in_seconds": 600},
+            "termination_wait_in_seconds": 600,
+            "maximum_execution_timeout_in_seconds": 3600},
+        "auto_rollback_configuration": {"alarms": [{"alarm_name": "api-5xx"}]}},
+}
+ALARM_5XX = {"alarm_name": "api-5xx", "deployment": "api", "metric_name": "Invocation5XXErrors", "statistic": "Sum",
+             "threshold": 2, "comparison_operator": "GreaterThanThreshold", "evaluation_periods": 1}
+
+
+def raw_scenario(tmp_path, update: dict) -> dict:
+    trace = tmp_path / "arrivals.csv"
+    trace.write_text("\n".join(f"{k + 0.5}" for k in range(3600)) + "\n", encoding="utf-8")
+    dep = {"name": "api", "type": "real_time_endpoint", "instance_type": "ml.m5.large", "instance_count": 4,
+           "workers_per_instance": 3, "service_time": {"dist": "fixed", "mean_ms": 100}, "overhead_ms": 0,
+           "updates": [update]}
+    return {"name": "rollout", "duration": 3600, "model": "breast_cancer_logreg",
+            "workload": {"arrivals": "trace", "file": str(trace)}, "deployments": [dep], "alarms": [ALARM_5XX]}
+
+
+def simulate(tmp_path, update: dict) -> tuple[Simulation, dict]:
+    sim = Simulation(scenario_from_dict(raw_scenario(tmp_path, update))).run()
+    (u,) = Result(sim).summary()["deployments"]["api"]["rollouts"]["updates"]
+    return sim, u
+
+
+def steps(u: dict) -> list[tuple]:
+    return [(s["t_s"], s["event"], s["traffic_to_new"]) for s in u["steps"]]
+
+
+def canary_hits(sim: Simulation, t0: float, t1: float) -> np.ndarray:
+    """Requests arriving in [t0, t1) whose routing uniform falls in green's 25 % bucket."""
+    t, u = sim.workload.t, sim.workload.u_route
+    return (t >= t0) & (t < t1) & (u >= 0.75)
+
+
+def test_canary_completes_on_the_documented_timeline_with_hand_counted_traffic_and_cost(tmp_path) -> None:
+    sim, u = simulate(tmp_path, CANARY)
+    assert steps(u) == [(AT, "Updating", 0.0), (READY, "ActivatingTraffic", 0.25), (READY, "Baking", 0.25),
+                        (READY + 600, "ActivatingTraffic", 1.0), (READY + 600, "Baking", 1.0),
+                        (READY + 1200, "InService", 1.0)]
+    assert (u["outcome"], u["finished_s"], u["detected_s"]) == ("completed", READY + 1200, None)
+    t = sim.workload.t
+    expected = int(canary_hits(sim, READY, READY + 600).sum()) + int(((t >= READY + 600) & (t < READY + 1200)).sum())
+    assert u["requests_to_new"] == expected and 600 + 100 < expected < 600 + 200
+    assert u["errors_to_new"] == 0
+    # green (4 instances) is billed from READY; blue is idle from READY + 600 and retired at
+    # READY + 1200: the two overlap for 1200 s, and blue alone would have cost the same as blue did
+    assert u["extra_cost_usd"] == pytest.approx(4 * PRICE_S * 1200, abs=1e-6)
+    d = sim.deployments[0]
+    assert np.all(d.log.fleet[t >= READY + 600] == 1) and np.all(d.log.fleet[t < READY] == 0)
+
+
+def test_injected_errors_trip_the_5xx_alarm_and_roll_back_at_the_first_minute_close(tmp_path) -> None:
+    update = copy.deepcopy(CANARY)
+    update["endpoint_config"]["faults"] = {"error_rate": 1.0}
+    sim, u = simulate(tmp_path, update)
+    hits = canary_hits(sim, READY, READY + 60)
+    assert hits.sum() > 2  # so the minute [READY, READY + 60) breaches Sum > 2 when it closes
+    assert steps(u) == [(AT, "Updating", 0.0), (READY, "ActivatingTraffic", 0.25), (READY, "Baking", 0.25),
+                        (READY + 60, "RollingBack", 0.0), (READY + 60, "InService", 0.0)]
+    assert (u["outcome"], u["detected_s"], u["finished_s"]) == ("rolled_back", READY + 60, READY + 60)
+    assert u["requests_to_new"] == u["errors_to_new"] == int(hits.sum())
+    assert u["wrong_predictions_to_new"] == 0  # every request to new failed: none was answered
+    assert u["extra_cost_usd"] == pytest.approx(4 * PRICE_S * 60, abs=1e-6)  # green billed 60 s, drained at once
+    d = sim.deployments[0]
+    assert np.all(d.log.error[hits] == Err.MODEL_ERROR) and np.all(d.log.fleet[sim.workload.t >= READY + 60] == 0)
+
+
+def test_startup_failure_fails_the_update_and_blue_serves_everything(tmp_path) -> None:
+    update = copy.deepcopy(CANARY)
+    update["endpoint_config"]["faults"] = {"startup_failure": True}
+    sim, u = simulate(tmp_path, update)
+    assert steps(u) == [(AT, "Updating", 0.0), (READY, "InService", 0.0)]
+    assert (u["outcome"], u["finished_s"], u["requests_to_new"], u["extra_cost_usd"]) == ("failed", READY, 0, 0.0)
+    d = sim.deployments[0]
+    assert np.all(d.log.fleet == 0) and np.all(d.log.error == Err.NONE)
+
+
+def test_wrong_predictions_to_new_count_the_new_models_mistakes(tmp_path) -> None:
+    sim, u = simulate(tmp_path, CANARY)
+    from simlab.zoo import load_model
+
+    t, wl = sim.workload.t, sim.workload
+    to_new = canary_hits(sim, READY, READY + 600) | ((t >= READY + 600) & (t < READY + 1200))
+    tree = load_model("breast_cancer_tree", version=0)
+    X = sim.dataset.X[wl.row[to_new]]
+    wrong = np.count_nonzero((tree.predict_proba(X)[:, 1] >= 0.5).astype(int) != sim.dataset.y[wl.row[to_new]])
+    assert u["wrong_predictions_to_new"] == wrong
+
+
+def test_cli_writes_updates_csv_and_prints_one_line_per_update(tmp_path) -> None:
+    import io
+
+    import yaml
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(raw_scenario(tmp_path, CANARY)), encoding="utf-8")
+    out = io.StringIO()
+    assert main(["simulate", str(path), "--out", str(tmp_path / "run")],
+                Environment(stdout=out, stderr=io.StringIO())) == 0
+    lines = (tmp_path / "run" / "updates.csv").read_text().splitlines()
+    assert lines[0] == "deployment,update,t_s,event,traffic_to_new" and len(lines) == 1 + 6
+    assert lines[-1] == f"api,0,{READY + 1200},InService,1.0"
+    table = [ln for ln in out.getvalue().splitlines() if ln.startswith("  api update")]
+    assert len(table) == 1 and "CANARY" in table[0] and "completed" in table[0]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["deployments"]["api"]["rollouts"]["updates"][0]["outcome"] == "completed"
+
+
+@pytest.mark.parametrize(("change", "path", "says"), [
+    ({"deployment_config": {"blue_green_update_policy": {"traffic_routing_configuration": {
+        "type": "CANARY", "canary_size": {"type": "CAPACITY_PERCENT", "value": 60}, "wait_interval_in_seconds": 600}}}},
+     "deployments[0].updates[0].deployment_config.blue_green_update_policy.traffic_routing_configuration"
+     ".canary_size.value", "CanarySize"),
+    ({"deployment_config": {"auto_rollback_configuration": {"alarms": [{"alarm_name": "nope"}]}}},
+     "deployments[0].updates[0].deployment_config.auto_rollback_configuration.alarms[0].alarm_name", "api-5xx"),
+])
+def test_bad_updates_are_scenario_errors_with_the_field_path(tmp_path, change, path, says) -> None:
+    from simlab.errors import ScenarioError
+
+    with pytest.raises(ScenarioError) as err:
+        scenario_from_dict(raw_scenario(tmp_path, {**CANARY, **change}))
+    text = str(err.value)
+    assert path in text and says in text
+
+
+def test_async_endpoints_take_only_all_at_once(tmp_path) -> None:
+    from simlab.errors import ScenarioError
+
+    raw = raw_scenario(tmp_path, CANARY)
+    raw["deployments"][0] = {"name": "api", "type": "async_inference", "instance_count": 4, "updates": [CANARY]}
+    with pytest.raises(ScenarioError, match="must be ALL_AT_ONCE on async_inference"):
+        scenario_from_dict(raw)
