@@ -95,6 +95,11 @@ class FakeEndpoint:
         self._fleets[fid] = replace(self._fleets[fid], state="retired")
         self.calls.append((self.env.now, "retire_fleet", fid))
 
+    def set_fleet_instance_count(self, fid: int, n: int) -> None:
+        assert self._fleets[fid].state == "in_service" and n >= 1, (fid, n)
+        self._fleets[fid] = replace(self._fleets[fid], instance_count=n)
+        self.calls.append((self.env.now, "set_fleet_instance_count", fid, n))
+
     def set_variant_weights(self, weights: dict[str, float]) -> None:
         self.calls.append((self.env.now, "set_variant_weights", dict(weights)))
 

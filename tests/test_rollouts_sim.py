@@ -166,3 +166,22 @@ def test_async_endpoints_take_only_all_at_once(tmp_path) -> None:
     raw["deployments"][0] = {"name": "api", "type": "async_inference", "instance_count": 4, "updates": [CANARY]}
     with pytest.raises(ScenarioError, match="must be ALL_AT_ONCE on async_inference"):
         scenario_from_dict(raw)
+
+
+def test_linear_turns_blue_off_in_slices_and_the_extra_cost_is_what_is_billed_above_blue_alone(tmp_path) -> None:
+    update = copy.deepcopy(CANARY)
+    update["deployment_config"]["blue_green_update_policy"]["traffic_routing_configuration"] = {
+        "type": "LINEAR", "linear_step_size": {"type": "CAPACITY_PERCENT", "value": 50}, "wait_interval_in_seconds": 600}
+    sim, u = simulate(tmp_path, update)
+    assert steps(u) == [(AT, "Updating", 0.0), (READY, "ActivatingTraffic", 0.5), (READY, "Baking", 0.5),
+                        (READY + 600, "ActivatingTraffic", 1.0), (READY + 600, "Baking", 1.0),
+                        (READY + 1200, "InService", 1.0)]
+    d = sim.deployments[0]
+    blue = sorted((le.t0, le.t1) for le in d.leases if le.fleet == 0)
+    # 4 instances; 2 off at READY (50 % of traffic moved), 1 more at READY + 600 (one kept for a
+    # rollback), the last at READY + 1200; every request takes 0.1 s and arrives at k + 0.5 s, so
+    # each retired instance is idle when it is turned off
+    assert sorted(t1 for _, t1 in blue) == [READY, READY, READY + 600, READY + 1200]
+    # in [AT, READY + 1200]: blue 4·300 + 2·600 + 1·600 = 3000 instance-s, green 4·1200 = 4800,
+    # blue alone 4·1500 = 6000 → 1800 instance-s above
+    assert u["extra_cost_usd"] == pytest.approx(1800 * PRICE_S, abs=1e-6)

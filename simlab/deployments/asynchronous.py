@@ -386,6 +386,18 @@ class AsyncEndpoint(Deployment):
             self._resize(int(n))
         self._dispatch(self.sim.env.now)
 
+    def set_fleet_instance_count(self, fleet_id: int, n: int) -> None:
+        """Desired instance count of the routed fleet (the one that takes the backlog); a fleet not
+        routed keeps the size it was provisioned with.
+
+        Raises:
+            ValueError: a fleet that is not routed, or n < 0.
+        """
+        if self._fleet(fleet_id) is not self.routed:
+            raise ValueError(f"{self.name}: only the fleet taking the backlog ({self.routed.id}) can change its "
+                             f"instance count, got fleet {fleet_id}")
+        self.set_instance_count("AllTraffic", n)
+
     def add_fleet(self, variant: str, *, model: str | None = None, model_version: int = 0,
                   instance_type: str | None = None, instance_count: int | None = None,
                   service_time: Dist | str | None = None, faults: Faults | None = None,

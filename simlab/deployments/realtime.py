@@ -295,12 +295,13 @@ class RealTimeEndpoint(Deployment):
             if new is not None:
                 self._resize(v, new)
 
-    def _resize(self, v: Variant, new: int) -> None:
-        """Move the fleet toward ``new`` instances: launch, cancel pending launches, or retire."""
+    def _resize(self, v: Variant | Fleet, new: int) -> None:
+        """Move the fleet (a variant's primary, or the one given) toward ``new`` instances: launch,
+        cancel pending launches, or retire."""
         env = self.sim.env
         for _ in range(new - v.desired):
             v.pending += 1
-            env.process(self._bring_up(v.primary))
+            env.process(self._bring_up(v.primary if isinstance(v, Variant) else v))
         excess = v.desired - new
         cancel = min(excess, v.pending - v.cancelled)
         v.cancelled += max(0, cancel)
@@ -371,6 +372,24 @@ class RealTimeEndpoint(Deployment):
         self.admit_until(self.sim.env.now)
         if int(n) != v.desired:
             self._resize(v, int(n))
+
+    def set_fleet_instance_count(self, fleet_id: int, n: int) -> None:
+        """Desired instance count of one fleet (deployment guardrails turning blue off in slices,
+        or bringing it back on rollback): new instances serve after the variant's start-up time;
+        removed ones (newest first) stop taking requests and drain, then stop billing.
+
+        Raises:
+            ValueError: an unknown fleet, a fleet not in service, or n < 1.
+        """
+        f = self._fleet(fleet_id)
+        if not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(f"{self.name}: instance count of fleet {fleet_id} must be an integer ≥ 1, got {n!r}")
+        now = self.sim.env.now
+        if f.state(now) != "in_service":
+            raise ValueError(f"{self.name}: fleet {fleet_id} is {f.state(now)}, its capacity cannot change")
+        self.admit_until(now)
+        if int(n) != f.desired:
+            self._resize(f, int(n))
 
     def add_fleet(self, variant: str, *, model: str | None = None, model_version: int = 0,
                   instance_type: str | None = None, instance_count: int | None = None,

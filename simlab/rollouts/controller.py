@@ -14,9 +14,11 @@ Blue/green (ALL_AT_ONCE | CANARY | LINEAR)
      bake (``Baking``) of WaitIntervalInSeconds, except that after the shift to 100 % of a CANARY
      or LINEAR update the final bake is TerminationWaitInSeconds alone [simlab: this keeps the
      guide's own examples within their MaximumExecutionTimeoutInSeconds]. ALL_AT_ONCE bakes
-     WaitIntervalInSeconds and then TerminationWaitInSeconds. LINEAR's "turn off the same slice of
-     blue" is the blue share of traffic falling by the step; blue instances stay billed, as the
-     guide says both fleets are billed for the whole update.
+     WaitIntervalInSeconds and then TerminationWaitInSeconds. LINEAR turns off the same slice of
+     blue at each step: after a shift to share s the old fleets keep ⌈(1 − s)·N⌉ instances (at
+     least one, kept for a rollback until the final bake ends) through the owner API's
+     ``set_fleet_instance_count``; a rollback first asks for all N again (they serve after the
+     start-up time).
   3. Any listed alarm in ALARM during a bake (including the final one) → ``RollingBack``: all
      traffic back to blue at that moment, green retired, outcome ``rolled_back``.
   4. After the final bake blue is retired: ``InService``, outcome ``completed``.
@@ -26,8 +28,8 @@ Rolling
   stop taking traffic (``ActivatingTraffic``). On alarm, traffic returns to the old fleet in
   RollbackMaximumBatchSize batches (``RollingBack`` each), each batch waiting the start-up time
   the first new batch took [simlab: the old instances must start again]; default: all at once.
-  The old fleet stays one fleet to the owner API (the contract has no per-fleet capacity), so
-  its instances stay billed; the timeline records the capacity the guide describes.
+  The old fleet shrinks by the batch after each bake (``set_fleet_instance_count``, at least one
+  instance while it is still routed) and grows back batch by batch on a rollback.
 
 Throughout: auto scaling of the variant is suspended, the MaximumExecutionTimeoutInSeconds (from
 the UpdateEndpoint call) ends the update as ``timed_out`` with traffic back to the old fleet, and
@@ -267,6 +269,8 @@ class UpdateController:
             for k, share in enumerate(steps):
                 self._route({green: 1.0}, old, share)
                 self._step("ActivatingTraffic", share)
+                if routing["type"] == "LINEAR":
+                    self._old_capacity(old, 1.0 - share)
                 if share >= 1 and self.baseline_fleet is not None:
                     self._retire_baseline()
                 final = k == len(steps) - 1
@@ -284,7 +288,14 @@ class UpdateController:
         fid, self.baseline_fleet = self.baseline_fleet, None
         self.dep.retire_fleet(fid)
 
+    def _old_capacity(self, old: Sequence, keep: float) -> None:
+        """Old fleets down (or back up) to ``keep`` of their starting instances, at least one."""
+        for f in old:
+            self.dep.set_fleet_instance_count(f.id, max(1, math.ceil(keep * f.instance_count - EPS)))
+
     def _abort_green(self, green: int, old: Sequence, outcome: str, detected_s: float | None, reason: str) -> dict:
+        if self.policy == "LINEAR" and self._to_new > 0:
+            self._old_capacity(old, 1.0)
         if self._to_new > 0:
             self._route({green: 1.0}, old, 0.0)
             self._step("RollingBack", 0.0)
@@ -328,6 +339,7 @@ class UpdateController:
                 share = total_new / (total_new + old_active)
                 self._route(new, old, share)
                 self._step("ActivatingTraffic", share)
+                self._old_capacity(old, old_active / n)
         except _Stop as stop:
             detected = self.env.now if stop.detected else None
             yield from self._roll_back(new, old, old_active, n, rollback_batch, startup or 0.0)
@@ -340,9 +352,10 @@ class UpdateController:
     def _roll_back(self, new: dict[int, float], old: Sequence, old_active: int, n: int, batch: int, startup: float):
         new_left = sum(new.values())
         while new_left > 0:
-            if old_active < n:  # old instances that were removed start again first
-                yield self.env.timeout(startup)
             moved = min(batch, new_left)
+            if old_active < n:  # old instances that were removed start again first
+                self._old_capacity(old, min(n, old_active + moved) / n)
+                yield self.env.timeout(startup)
             new_left -= moved
             old_active = min(n, old_active + moved)
             share = new_left / (new_left + old_active)
