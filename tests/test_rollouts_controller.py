@@ -149,6 +149,9 @@ def test_rolling_batches() -> None:
         (420, "ActivatingTraffic", 0.5), (420, "Updating", 0.5), (540, "ActivatingTraffic", 2 / 3),
         (540, "Baking", 2 / 3), (840, "ActivatingTraffic", 1.0), (840, "InService", 1.0)])
     assert [c[4] for c in dep.of("add_fleet")] == [2, 2]
+    # the old fleet loses a batch after each bake (down to one kept until the end)
+    assert dep.of("set_fleet_instance_count") == [(420, "set_fleet_instance_count", 0, 2),
+                                                  (840, "set_fleet_instance_count", 0, 1)]
     assert ctl.outcome["policy"] == "ROLLING" and ctl.outcome["outcome"] == "completed"
     assert dep.of("retire_fleet") == [(840, "retire_fleet", 0)]
 
@@ -159,6 +162,9 @@ def test_rolling_rollback_all_at_once_by_default() -> None:
     assert steps(ctl)[-2:] == [(720, "RollingBack", 0.0), (720, "InService", 0.0)]
     assert (ctl.outcome["outcome"], ctl.outcome["detected_s"], ctl.outcome["finished_s"]) == ("rolled_back", 600, 720)
     assert sorted(c[2] for c in dep.of("retire_fleet")) == [1, 2]
+    # down to 2 at 420; on the rollback all 4 are asked for at the alarm, serving a start-up later
+    assert dep.of("set_fleet_instance_count") == [(420, "set_fleet_instance_count", 0, 2),
+                                                  (600, "set_fleet_instance_count", 0, 4)]
 
 
 def test_rolling_rollback_in_batches() -> None:
