@@ -213,10 +213,11 @@ def test_fresh_baseline_fleet_started_with_the_canary() -> None:
     hook = JudgeHook(ThresholdJudge(max=0.05), 300.0, sample, baseline="fresh")
     ctl, dep = run(canary(alarms=()), judges=[hook])
     adds = [(c[0], c[3], c[4]) for c in dep.of("add_fleet")]
-    assert adds == [(100, "new_model", 4), (100, "old_model", 1)]  # 25 % of 4 instances, the old version
-    assert dep.of("set_fleet_traffic") == [(400, "set_fleet_traffic", "AllTraffic", {2: 0.25, 1: 0.25, 0: 0.5}),
-                                           (1000, "set_fleet_traffic", "AllTraffic", {2: 0.0, 1: 1.0, 0: 0.0})]
-    assert dep.of("retire_fleet") == [(1000, "retire_fleet", 2), (1600, "retire_fleet", 0)]
+    # 25 % of 4 instances, the old version, added before green so green is the newest fleet
+    assert adds == [(100, "old_model", 1), (100, "new_model", 4)]
+    assert dep.of("set_fleet_traffic") == [(400, "set_fleet_traffic", "AllTraffic", {1: 0.25, 2: 0.25, 0: 0.5}),
+                                           (1000, "set_fleet_traffic", "AllTraffic", {1: 0.0, 2: 1.0, 0: 0.0})]
+    assert dep.of("retire_fleet") == [(1000, "retire_fleet", 1), (1600, "retire_fleet", 0)]
     assert set(seen) == {"new", "baseline"} and ctl.outcome["outcome"] == "completed"
 
 

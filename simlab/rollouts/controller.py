@@ -251,13 +251,14 @@ class UpdateController:
         instances = sum(f.instance_count for f in old)
         self._old_model = old[0].model
         count = self.update["endpoint_config"].get("instance_count") or instances
-        green = self._new_fleet(count)
         steps = traffic_steps(routing, count)
         if self.fresh:  # started with the canary: the old version on as many instances as the canary
+            # (added first, so the green fleet is the endpoint's newest: alarms' `fleet: new` read it)
             self.baseline_fleet = self.dep.add_fleet(
                 self.variant, model=old[0].model, model_version=old[0].model_version,
                 instance_type=old[0].instance_type, instance_count=max(1, math.ceil(steps[0] * count)),
                 config_name=f"{self.config_name or 'update'}-baseline")
+        green = self._new_fleet(count)
         ok = yield from self._wait_ready(green)
         if ok and self.baseline_fleet is not None:
             ok = yield from self._wait_ready(self.baseline_fleet)
