@@ -185,3 +185,26 @@ def test_linear_turns_blue_off_in_slices_and_the_extra_cost_is_what_is_billed_ab
     # in [AT, READY + 1200]: blue 4·300 + 2·600 + 1·600 = 3000 instance-s, green 4·1200 = 4800,
     # blue alone 4·1500 = 6000 → 1800 instance-s above
     assert u["extra_cost_usd"] == pytest.approx(1800 * PRICE_S, abs=1e-6)
+
+
+def test_shadow_gets_every_copy_while_in_service_and_reports_agreement_with_production(tmp_path) -> None:
+    from simlab.zoo import load_model
+
+    raw = raw_scenario(tmp_path, CANARY)
+    dep = raw["deployments"][0]
+    del dep["updates"]
+    dep["shadow_variants"] = [{"variant_name": "shadow", "model": "breast_cancer_tree", "sampling_percentage": 100,
+                               "start": 0, "promote_at": 1000}]
+    raw["alarms"] = []
+    sim = Simulation(scenario_from_dict(raw)).run()
+    sh = Result(sim).summary()["deployments"]["api"]["rollouts"]["shadow"]
+    t, wl = sim.workload.t, sim.workload
+    # in service from the start-up (300 s) until the promoted fleet takes over (1000 + 300 s)
+    copied = (t >= STARTUP) & (t < 1000 + STARTUP)
+    assert sh["copies"] == int(copied.sum()) == 1000 and sh["errors"] == 0 and sh["promoted_s"] == 1000 + STARTUP
+    X = sim.dataset.X[wl.row[copied]]
+    prod = load_model("breast_cancer_logreg", version=0).predict_proba(X)[:, 1] >= 0.5
+    shadow = load_model("breast_cancer_tree", version=0).predict_proba(X)[:, 1] >= 0.5
+    assert sh["agreement"]["agreement"] == pytest.approx(float(np.mean(prod == shadow)), abs=1e-6)
+    assert sh["agreement"]["agreement"] < 1.0  # the two models do disagree on some rows
+    assert sh["cost_usd"] == pytest.approx(4 * PRICE_S * 1000, abs=1e-6)  # 4 instances (the variant's) × 1000 s

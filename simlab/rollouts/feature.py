@@ -259,9 +259,30 @@ class SimRolloutsRun:
         rec.update({"copies": int(copied.sum()), "errors": int((copied & (slog.error != Err.NONE)).sum()),
                     "latency_p99_ms": None if lat.size == 0 else round(float(np.percentile(lat, 99)), 3),
                     "cost_usd": round(dep.cost_usd(fleet=sh.fleet), 6)})
+        both = done & (dep.log.error == Err.NONE) & np.isfinite(dep.log.t_start)
+        if both.any():
+            rec["agreement"] = self._agreement(name, sh, np.flatnonzero(both))
         if sh.promotion is not None and sh.promotion.outcome is not None:
             rec["promoted_s"] = sh.promotion.outcome["finished_s"]
         return rec
+
+    def _agreement(self, name: str, sh: ShadowRun, idx: np.ndarray) -> dict[str, Any]:
+        """Production vs shadow answers on the requests both answered (labels for classifiers,
+        rounded values for regression): share equal and Cohen's κ (simlab.rollouts.ab)."""
+        from simlab.rollouts.ab import shadow_agreement
+
+        dep, wl, ds = self.deployments[name][0], self.sim.workload, self.sim.dataset
+        if name not in self._predictions:
+            self._predictions[name] = dep.predictions()
+        prod = self._predictions[name][idx]
+        X = ds.X[wl.row[idx]] if wl.drift is None else wl.features(idx, impute=True)
+        shadow = np.asarray(self.sim.model(sh.shadow["model"], 0).score_output(X), dtype=float)
+        if ds.task == "binary":
+            prod, shadow = (prod >= 0.5).astype(int), (shadow >= 0.5).astype(int)
+        elif ds.task == "regression":
+            prod, shadow = np.round(prod, 6), np.round(shadow, 6)
+        rec = shadow_agreement(prod, shadow)
+        return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in rec.items()}
 
     def top_summary(self) -> dict | None:
         return None
