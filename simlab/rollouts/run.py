@@ -1,22 +1,10 @@
-"""The pieces the rollouts Feature is made of, ready for the seam (simlab/features.py).
+"""The pieces the rollouts Feature (:mod:`simlab.rollouts.feature`) is made of.
 
-The Feature itself is left to the integration because it needs the seam's registry and the way a
-Simulation exposes its live deployments; with these pieces it is a few lines::
-
-    class RolloutsFeature:
-        name = "rollouts"
-        def top_fields(self): return []
-        def deployment_fields(self, type_id): return config.DEPLOYMENT_FIELDS.get(type_id, [])
-        def check(self, scenario, file_path): return check_scenario(scenario)
-        def attach(self, sim):
-            deps = {cfg["name"]: (<live deployment named cfg["name"]>, cfg)
-                    for cfg in <the scenario's deployments> if cfg.get("updates")}
-            return RolloutsRun(sim.env, deps, alarms=sim.alarms) if deps else None
-
-:class:`RolloutsRun` is the FeatureRun: it starts one :class:`UpdateController` per update at its
-``at`` time and reports the outcome records (``summary``), the step timeline as a frame
-(``frames``) and ``updates.csv`` (``write``). :func:`update_power_plan` is the planner the summary
-and the table show before an update starts.
+:class:`RolloutsRun` starts one :class:`UpdateController` per update at its ``at`` time and
+reports the outcome records (``summary``), the step timeline as a frame (``frames``) and
+``updates.csv`` (``write``); :func:`apply_weight_changes` and :class:`ShadowRun` are the A/B and
+shadow processes; :func:`update_power_plan` is the planner for the first bake (not yet reported
+in the summary).
 """
 
 from __future__ import annotations
