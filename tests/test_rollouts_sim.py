@@ -208,3 +208,31 @@ def test_shadow_gets_every_copy_while_in_service_and_reports_agreement_with_prod
     assert sh["agreement"]["agreement"] == pytest.approx(float(np.mean(prod == shadow)), abs=1e-6)
     assert sh["agreement"]["agreement"] < 1.0  # the two models do disagree on some rows
     assert sh["cost_usd"] == pytest.approx(4 * PRICE_S * 1000, abs=1e-6)  # 4 instances (the variant's) × 1000 s
+
+
+def test_replications_use_seeds_spawned_from_the_root_and_each_run_is_the_single_run_of_its_seed(tmp_path) -> None:
+    import io
+
+    import yaml
+
+    raw = raw_scenario(tmp_path, CANARY)
+    raw["workload"] = {"arrivals": "poisson", "rate_per_s": 2}
+    raw["duration"] = 1200
+    raw["deployments"][0]["updates"][0]["at"] = 60
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+
+    def cli(*argv: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["simulate", str(path), *argv], Environment(stdout=out, stderr=err))
+        return code, out.getvalue(), err.getvalue()
+
+    code, text, _ = cli("--json", "--seed", "9", "--replications", "3")
+    got = json.loads(text)
+    children = np.random.SeedSequence(9).spawn(3)
+    assert got["seeds"] == [int(c.generate_state(1, np.uint64)[0]) for c in children] and code == 0
+    for seed, summary in zip(got["seeds"], got["runs"], strict=True):
+        assert json.loads(cli("--json", "--seed", str(seed))[1]) == summary
+    assert len({json.dumps(s["deployments"]) for s in got["runs"]}) == 3  # different streams
+    code, _, err = cli("--replications", "0")
+    assert code == 2 and "--replications" in err and "Traceback" not in err

@@ -1,4 +1,4 @@
-"""``simlab simulate SCENARIO [--json] [--out DIR] [--seed N]``."""
+"""``simlab simulate SCENARIO [--json] [--out DIR] [--seed N] [--replications N]``."""
 
 from __future__ import annotations
 
@@ -15,6 +15,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--out", metavar="DIR", help="also write summary.json, requests.csv, metrics.csv")
     parser.add_argument("--seed", type=int, help="root random seed (overrides the scenario's)")
+    parser.add_argument("--replications", type=int, metavar="N",
+                        help="run N replications with seeds spawned from the root seed (SeedSequence.spawn, "
+                             "as simlab whatif); --json prints {seed, seeds, runs: [summary, ...]}, --out "
+                             "writes one folder per replication")
 
 
 class _ProgressBar:
@@ -46,6 +50,8 @@ def execute(args: argparse.Namespace, env: Environment) -> ExitStatus:
     except SimlabError as e:
         env.stderr.write(f"{e}\n")
         return ExitStatus.USAGE
+    if args.replications is not None:
+        return _replications(args, env, scenario)
     from simlab.simulation import run
 
     bar = _ProgressBar(env) if env.stderr_isatty else None  # tqdm also disables itself off a terminal
@@ -72,4 +78,44 @@ def execute(args: argparse.Namespace, env: Environment) -> ExitStatus:
         if written:
             folders = sorted({p.relative_to(args.out).parts[0] for p in written})
             env.stdout.write(f"\nwrote {len(written)} files under {args.out}: {', '.join(folders)}\n")
+    return ExitStatus.SUCCESS
+
+
+def _replications(args: argparse.Namespace, env: Environment, scenario) -> ExitStatus:
+    """N runs with seeds spawned from the root seed (the same seeds ``simlab whatif`` uses)."""
+    import json
+    from pathlib import Path
+
+    from simlab.simulation import run
+    from simlab.whatif.execute import replication_seeds
+
+    if args.replications < 1:
+        env.stderr.write(f"error: --replications: must be an integer ≥ 1, got {args.replications}\n")
+        return ExitStatus.USAGE
+    root = scenario.seed if args.seed is None else args.seed
+    seeds = replication_seeds(root, args.replications)
+    summaries = []
+    for k, seed in enumerate(seeds):
+        try:
+            result = run(scenario, seed=seed)
+        except SimlabError as e:
+            env.stderr.write(f"{e}\n")
+            return ExitStatus.USAGE
+        if args.out:
+            try:
+                result.write(Path(args.out) / f"replication-{k}")
+            except OSError as e:
+                env.stderr.write(f"error: --out: must be a directory simlab can create and write, got {args.out} "
+                                 f"({e.strerror or e})\n")
+                return ExitStatus.USAGE
+        summaries.append(result.summary())
+    if args.json:
+        env.stdout.write(json.dumps({"scenario": scenario.name, "seed": root, "seeds": seeds, "runs": summaries},
+                                    ensure_ascii=False, allow_nan=False) + "\n")
+        return ExitStatus.SUCCESS
+    from simlab.report import summary_table
+
+    for k, summary in enumerate(summaries):
+        env.stdout.write(f"{'' if k == 0 else chr(10)}replication {k} of {len(seeds)} (seed {seeds[k]})\n")
+        env.stdout.write(summary_table(summary))
     return ExitStatus.SUCCESS
