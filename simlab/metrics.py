@@ -254,10 +254,13 @@ class MetricStore:
     def minute_values(self, deployment: str, metric: str, variant: str | None, statistic: str = "Average") -> np.ndarray:
         """One value per minute of the run (NaN where there is no datapoint)."""
         out = np.full(self.n_minutes, np.nan)
+        per_minute: dict[int, list[Stat]] = {}
         for (v, _f), minutes in self._data.get((deployment, metric), {}).items():
-            if v == variant:
+            if v == variant:  # every fleet (EndpointConfigName) of the variant together
                 for m, s in minutes.items():
-                    out[m] = s.value(statistic)
+                    per_minute.setdefault(m, []).append(s)
+        for m, stats in per_minute.items():
+            out[m] = Stat.merge(stats).value(statistic)
         return out
 
     # -- the clock -----------------------------------------------------------------------------

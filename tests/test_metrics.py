@@ -158,3 +158,32 @@ def test_query_rejects_an_unknown_statistic_and_put_a_bad_time() -> None:
         store.query(deployment="d", metric="m", statistic="Median", t0=0, t1=60)
     with pytest.raises(ValueError, match="t must lie"):
         store.put(deployment="d", metric="m", t=601.0, value=1.0)
+
+
+def test_request_metrics_carry_the_fleet_dimension() -> None:
+    """A deployment that reports which fleet served each request publishes per-fleet series
+    (EndpointConfigName); the all-fleets query and the frame add them up."""
+    sim = Simulation(scenario_from_dict(scenario(rt(), rate=5.0, duration=600.0)), seed=2)
+    d = sim.deployments[0]
+    codes = (np.arange(sim.workload.n) % 3 == 0).astype(np.int8)  # every third request: fleet "green"
+    d.request_fleets = lambda: (codes, ["blue", "green"])
+    res = Result(sim.run())
+    t = sim.workload.t
+    for minute in (0, 4, 9):
+        in_minute = (t // 60) == minute
+        q = lambda fleet, m=minute: sim.metrics.query(deployment="rt", metric="Invocations",  # noqa: E731
+                                                      statistic="Sum", t0=60.0 * m, t1=60.0 * m + 60, fleet=fleet)
+        assert q("green") == np.count_nonzero(in_minute & (codes == 1))
+        assert q("blue") == np.count_nonzero(in_minute & (codes == 0))
+        assert q(None) == np.count_nonzero(in_minute) == res.metrics.set_index("minute").loc[minute, "Invocations"]
+    assert sim.metrics.query(deployment="rt", metric="Invocations", statistic="Sum", t0=0, t1=600,
+                             fleet="purple") is None
+
+
+def test_overloaded_endpoint_whose_requests_start_after_the_end() -> None:
+    # ρ ≈ 4: most requests start after the run ends; their busy time lies outside every minute
+    raw = scenario(rt(service_time={"dist": "exponential", "mean_ms": 106}), rate=40.0, duration=134.0)
+    res = simlab.run(scenario_from_dict(raw), seed=256)
+    m = res.metrics
+    assert m.Invocations.sum() == res.deployments["rt"].log.n
+    assert (m.CPUUtilization <= 100.0).all() and m.CPUUtilization.iloc[0] > 99.0  # saturated from the start

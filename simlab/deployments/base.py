@@ -167,6 +167,11 @@ class Deployment:
         """Every metric name this deployment publishes (what an alarm may watch)."""
         return self.metric_columns()
 
+    def request_fleets(self) -> tuple[np.ndarray, list[str]] | None:
+        """Per request, the index of the fleet that served it, and each fleet's EndpointConfigName
+        (the EndpointConfigName dimension of the request metrics); None = no such dimension."""
+        return None
+
     def settled_before(self, t: float) -> float:
         """Every request that arrived before the returned time has its outcome recorded (after
         ``admit_until(t)``); override when requests wait unrecorded (e.g. an async backlog)."""
@@ -214,6 +219,8 @@ class Deployment:
             edges[-1] = t_arr.size
         sl = RequestSlice(self, int(edges[0]), int(edges[-1]))
         metrics = [(rm, *rm.fn(sl)) for rm in self.request_metrics()]
+        fleets = self.request_fleets()
+        fleet_of = None if fleets is None else fleets[0][sl.i0:sl.i1]
         names = self.variant_names()
         single = len(names) == 1
         busy = {v: self._add_busy(store, sl, v, single) for v in range(len(names))}
@@ -225,9 +232,10 @@ class Deployment:
                 vm = None if single else sl.variant[a:b] == v
                 for rm, mask, values in metrics:
                     sel = mask[a:b] if vm is None or not rm.per_variant else mask[a:b] & vm
-                    stat = (Stat.of_value(np.count_nonzero(sel)) if rm.kind == COUNT
-                            else Stat.of_samples(values[a:b][sel]))
-                    store.publish(self.name, rm.name, m, stat, variant=vname)
+                    for fleet, part in self._by_fleet(sel, None if fleet_of is None else fleet_of[a:b], fleets):
+                        stat = (Stat.of_value(np.count_nonzero(part)) if rm.kind == COUNT
+                                else Stat.of_samples(values[a:b][part]))
+                        store.publish(self.name, rm.name, m, stat, variant=vname, fleet=fleet)
                 inv = float(b - a if vm is None else np.count_nonzero(vm))
                 inst = self.instance_count_at(v, t0)
                 per = self.per_instance_denominator(v, t0, t1)
@@ -237,6 +245,13 @@ class Deployment:
                              **self.minute_gauges(v, t0, t1)}
                 for metric, value in values_of.items():
                     store.publish(self.name, metric, m, Stat.of_value(value), variant=vname)
+
+    @staticmethod
+    def _by_fleet(sel: np.ndarray, fleet_of: np.ndarray | None, fleets) -> list[tuple[str | None, np.ndarray]]:
+        """``sel`` split by the fleet that served each request (one part, fleet None, without fleets)."""
+        if fleet_of is None:
+            return [(None, sel)]
+        return [(name, sel & (fleet_of == k)) for k, name in enumerate(fleets[1])]
 
     def _add_busy(self, store: MetricStore, sl: RequestSlice, v: int, single: bool) -> np.ndarray:
         """Add the busy time of the slice's requests of variant ``v`` to its per-minute total;
@@ -249,9 +264,11 @@ class Deployment:
             return acc
         start, busy = start[ok], busy[ok]
         m_lo = int(start.min() // METRIC_PERIOD_S)
+        if m_lo >= store.n_minutes:  # every one started after the end of the run
+            return acc
         m_start = (start // METRIC_PERIOD_S).astype(np.int64)
         inside = (start + busy) <= (m_start + 1) * METRIC_PERIOD_S  # ends in the minute it started
-        if inside.any():
+        if inside.any():  # minutes after the end of the run are cut off
             per = np.bincount(m_start[inside] - m_lo, weights=busy[inside])[: store.n_minutes - m_lo]
             acc[m_lo:m_lo + per.size] += per
         start, busy = start[~inside], busy[~inside]
@@ -273,7 +290,7 @@ class Deployment:
             cols: dict[str, Any] = {"deployment": self.name, "variant": vname, "minute": np.arange(n),
                                     "t_s": np.arange(n) * METRIC_PERIOD_S}
             for metric in self.metric_columns():
-                values = store.minute_values(self.name, metric, vname)
+                values = store.minute_values(self.name, metric, vname, "Sum" if metric in counts else "Average")
                 cols[metric] = np.nan_to_num(values).astype(np.int64) if metric in counts else values
             frames.append(pd.DataFrame(cols))
         return pd.concat(frames, ignore_index=True)
