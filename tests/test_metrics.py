@@ -158,3 +158,12 @@ def test_query_rejects_an_unknown_statistic_and_put_a_bad_time() -> None:
         store.query(deployment="d", metric="m", statistic="Median", t0=0, t1=60)
     with pytest.raises(ValueError, match="t must lie"):
         store.put(deployment="d", metric="m", t=601.0, value=1.0)
+
+
+def test_overloaded_endpoint_whose_requests_start_after_the_end() -> None:
+    # ρ ≈ 4: most requests start after the run ends; their busy time lies outside every minute
+    raw = scenario(rt(service_time={"dist": "exponential", "mean_ms": 106}), rate=40.0, duration=134.0)
+    res = simlab.run(scenario_from_dict(raw), seed=256)
+    m = res.metrics
+    assert m.Invocations.sum() == res.deployments["rt"].log.n
+    assert (m.CPUUtilization <= 100.0).all() and m.CPUUtilization.iloc[0] > 99.0  # saturated from the start

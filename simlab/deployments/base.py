@@ -409,7 +409,7 @@ class Deployment:
             return acc
         m_start = (start // METRIC_PERIOD_S).astype(np.int64)
         inside = (start + busy) <= (m_start + 1) * METRIC_PERIOD_S  # ends in the minute it started
-        if inside.any():
+        if inside.any():  # minutes after the end of the run are cut off
             per = np.bincount(m_start[inside] - m_lo, weights=busy[inside])[: store.n_minutes - m_lo]
             acc[m_lo:m_lo + per.size] += per
         start, busy = start[~inside], busy[~inside]
@@ -431,7 +431,7 @@ class Deployment:
             cols: dict[str, Any] = {"deployment": self.name, "variant": vname, "minute": np.arange(n),
                                     "t_s": np.arange(n) * METRIC_PERIOD_S}
             for metric in self.metric_columns():
-                values = store.minute_values(self.name, metric, vname)
+                values = store.minute_values(self.name, metric, vname, "Sum" if metric in counts else "Average")
                 cols[metric] = np.nan_to_num(values).astype(np.int64) if metric in counts else values
             frames.append(pd.DataFrame(cols))
         return pd.concat(frames, ignore_index=True)
