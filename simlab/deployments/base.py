@@ -10,7 +10,7 @@ import numpy as np
 from simlab.accounting import busy_seconds, latency_stats, overlap, per_minute_busy, rnd
 from simlab.deployments import TYPES
 from simlab.errors import Problem
-from simlab.metrics import COUNT, METRIC_PERIOD_S, SAMPLES, RequestMetric, RequestSlice, Stat
+from simlab.metrics import COUNT, METRIC_PERIOD_S, SAMPLES, ZERO, RequestMetric, RequestSlice, Stat
 from simlab.records import Err, Outcome, RequestLog
 from simlab.schema import Field, OneOf, Schema, Str
 
@@ -350,7 +350,8 @@ class Deployment:
         if m1 == store.n_minutes:
             edges[-1] = t_arr.size
         sl = RequestSlice(self, int(edges[0]), int(edges[-1]))
-        metrics = [(rm, *rm.fn(sl)) for rm in self.request_metrics()]
+        empty = sl.i0 == sl.i1  # no arrivals in these minutes (long quiet runs): zero counts, no samples
+        metrics = [(rm, *((None, None) if empty else rm.fn(sl))) for rm in self.request_metrics()]
         names = self.variant_names()
         single = len(names) == 1
         busy = {v: self._add_busy(store, sl, v, slice(None) if single else sl.variant == v)
@@ -365,6 +366,9 @@ class Deployment:
             for v, vname in enumerate(names):
                 vm = None if single else sl.variant[a:b] == v
                 for rm, mask, values in metrics:
+                    if a == b:
+                        store.publish(self.name, rm.name, m, ZERO if rm.kind == COUNT else None, variant=vname)
+                        continue
                     sel = mask[a:b] if vm is None or not rm.per_variant else mask[a:b] & vm
                     stat = (Stat.of_value(np.count_nonzero(sel)) if rm.kind == COUNT
                             else Stat.of_samples(values[a:b][sel]))
@@ -381,6 +385,10 @@ class Deployment:
             for fid, v, cname in fleets:  # dimension EndpointConfigName: each fleet of an update
                 fm = fleet_col[a:b] == fid
                 for rm, mask, values in metrics:
+                    if a == b:
+                        store.publish(self.name, rm.name, m, ZERO if rm.kind == COUNT else None, variant=names[v],
+                                      fleet=cname)
+                        continue
                     sel = mask[a:b] & fm
                     stat = (Stat.of_value(np.count_nonzero(sel)) if rm.kind == COUNT
                             else Stat.of_samples(values[a:b][sel]))

@@ -27,7 +27,6 @@ from typing import Any
 from simlab import facts
 from simlab.distributions import DistSpec
 from simlab.errors import Problem, fmt_value
-from simlab.rollouts.judges import METRIC_PATTERN
 from simlab.schema import (
     Any_,
     Bool,
@@ -50,7 +49,7 @@ __all__ = [
     "JUDGE_SCHEMA", "UPDATE_SCHEMA", "WEIGHT_CHANGE_SCHEMA", "SHADOW_VARIANT_SCHEMA",
     "UPDATES_FIELD", "WEIGHT_CHANGES_FIELD", "SHADOW_VARIANTS_FIELD", "DEPLOYMENT_FIELDS",
     "UPDATE_TYPES", "SHADOW_TYPES", "deployment_problems", "policy_of", "traffic_steps",
-    "batch_instances", "capacity_share",
+    "batch_instances", "capacity_share", "check_scenario", "METRIC_PATTERN",
 ]
 
 @dataclass(frozen=True)
@@ -214,6 +213,8 @@ ENDPOINT_CONFIG_SCHEMA = Schema("endpoint config", [
 ], doc="the new EndpointConfig's production variant")
 
 JUDGE_TYPES = ("threshold", "mann_whitney", "sequential")
+#: metric names a judge reads (owned here so loading a scenario does not import the statistics)
+METRIC_PATTERN = r"error_rate|success_rate|latency_mean|latency_p\d{1,2}(\.\d)?"
 METRIC = Str(pattern=METRIC_PATTERN, describe="error_rate | success_rate | latency_mean | latency_pNN")
 
 METRIC_SPEC_SCHEMA = Schema("judge metric", [
@@ -478,3 +479,13 @@ def deployment_problems(dep: dict, path: str, *, alarm_names: set[str] | None = 
             problems.append(Problem(f"{path}.shadow_variants[0].variant_name", "must differ from the production "
                                     "variant names", repr(shadows[0]["variant_name"])))
     return problems
+
+
+def check_scenario(scenario: dict) -> list[Problem]:
+    """Deployment-level checks of every deployment (the Feature's ``check``); alarm names come from
+    the top-level ``alarms:`` list (``alarm_name`` of each entry)."""
+    names = {a.get("alarm_name") for a in scenario.get("alarms") or [] if isinstance(a, dict)}
+    out: list[Problem] = []
+    for i, dep in enumerate(scenario.get("deployments") or []):
+        out.extend(deployment_problems(dep, f"deployments[{i}]", alarm_names=names))
+    return out

@@ -31,13 +31,12 @@ import numpy as np
 from simlab.deployments.base import Faults
 from simlab.errors import Problem, fmt_value
 from simlab.records import Err
-from simlab.rollouts.config import DEPLOYMENT_FIELDS, policy_of
-from simlab.rollouts.judges import ArmSample
-from simlab.rollouts.run import RolloutsRun, ShadowRun, apply_weight_changes, check_scenario
+from simlab.rollouts.config import DEPLOYMENT_FIELDS, check_scenario, policy_of
 from simlab.schema import Field
 
 if TYPE_CHECKING:  # pragma: no cover
     from simlab.rollouts.controller import UpdateController
+    from simlab.rollouts.run import ShadowRun
     from simlab.simulation import Simulation
 
 __all__ = ["RolloutsFeature", "SimRolloutsRun", "FEATURE", "FEATURE_TYPES"]
@@ -95,20 +94,25 @@ class RolloutsFeature:
 FEATURE = RolloutsFeature()
 
 
-class _Run(RolloutsRun):
-    """RolloutsRun that notes, when each update starts, the old fleets and the controller."""
+def _run_class() -> type:
+    """RolloutsRun that notes, when each update starts, the old fleets and the controller (the
+    judges' statistics are imported here, by scenarios that use the feature, not by every load)."""
+    from simlab.rollouts.run import RolloutsRun
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.old: dict[int, list] = {}  # id(controller) -> FleetInfo of the fleets in service at `at`
-        self.current: dict[str, UpdateController] = {}  # deployment -> the update running (judges' sampler)
+    class _Run(RolloutsRun):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.old: dict[int, list] = {}  # id(controller) -> FleetInfo of the fleets in service at `at`
+            self.current: dict[str, UpdateController] = {}  # deployment -> the update running (judges)
 
-    def _at(self, at: float, ctl: UpdateController):
-        yield self.env.timeout(max(0.0, at - self.env.now))
-        self.old[id(ctl)] = [f for f in ctl.dep.fleets() if f.state == "in_service" and not f.shadow]
-        name = next(n for n, ctls in self.controllers.items() if ctl in ctls)
-        self.current[name] = ctl
-        yield ctl.start()
+        def _at(self, at: float, ctl: UpdateController):
+            yield self.env.timeout(max(0.0, at - self.env.now))
+            self.old[id(ctl)] = [f for f in ctl.dep.fleets() if f.state == "in_service" and not f.shadow]
+            name = next(n for n, ctls in self.controllers.items() if ctl in ctls)
+            self.current[name] = ctl
+            yield ctl.start()
+
+    return _Run
 
 
 class SimRolloutsRun:
@@ -117,12 +121,14 @@ class SimRolloutsRun:
     def __init__(self, sim: Simulation, deployments: dict[str, tuple[Any, dict]]) -> None:
         self.sim, self.deployments = sim, deployments
         updates = {n: (d, c) for n, (d, c) in deployments.items() if c.get("updates")}
-        self.run = _Run(sim.env, updates, alarms=sim.alarms, make_faults=lambda f: Faults(**f), sampler=self._sampler)
+        self.run = _run_class()(sim.env, updates, alarms=sim.alarms, make_faults=lambda f: Faults(**f), sampler=self._sampler)
         self.weight_log: dict[str, list[dict]] = {n: [] for n in deployments}
         self.shadows: dict[str, ShadowRun] = {}
         self._predictions: dict[str, np.ndarray] = {}
 
     def start(self) -> None:
+        from simlab.rollouts.run import ShadowRun, apply_weight_changes
+
         self.run.start()
         env = self.sim.env
         for name, (dep, cfg) in self.deployments.items():
@@ -147,6 +153,8 @@ class SimRolloutsRun:
         dep = self.deployments[name][0]
 
         def sample(t0: float, t1: float, which: str) -> Any:
+            from simlab.rollouts.judges import ArmSample
+
             dep.admit_until(t1)
             log, t = dep.log, self.sim.workload.t
             i0, i1 = np.searchsorted(t, [t0, t1], side="left")

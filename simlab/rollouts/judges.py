@@ -23,6 +23,7 @@ from typing import Literal
 import numpy as np
 
 from simlab.errors import ParameterError
+from simlab.rollouts.config import METRIC_PATTERN
 from simlab.rollouts.stats import hodges_lehmann, mixing_variance, msprt_lambda
 
 __all__ = [
@@ -34,7 +35,7 @@ VERDICTS = ("pass", "fail", "marginal", "no_data")
 ACTIONS = ("continue", "rollback", "pause")
 NO_DATA_POLICIES = ("fail", "pause", "ignore")
 #: metrics computed from an interval's requests: error_rate, success_rate, latency_mean, latency_pNN(.N)
-METRIC_PATTERN = r"error_rate|success_rate|latency_mean|latency_p\d{1,2}(\.\d)?"
+#: (METRIC_PATTERN, owned by simlab.rollouts.config with the scenario fields)
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from simlab.errors import Problem
 from simlab.rollouts import power
-from simlab.rollouts.config import batch_instances, deployment_problems, policy_of, traffic_steps
+from simlab.rollouts.config import batch_instances, check_scenario, policy_of, traffic_steps
 from simlab.rollouts.controller import JudgeHook, UpdateController
 from simlab.rollouts.judges import MannWhitneyJudge, MetricSpec, SequentialJudge, ThresholdJudge
 
@@ -91,16 +90,6 @@ class ShadowRun:
         self.promotion = UpdateController(self.env, self.dep, update, config_name=f"{sh['variant_name']}-promoted")
         yield self.promotion.start()
         self.dep.retire_fleet(self.fleet)
-
-
-def check_scenario(scenario: Mapping) -> list[Problem]:
-    """Deployment-level checks of every deployment (the Feature's ``check``); alarm names come from
-    the top-level ``alarms:`` list (``alarm_name`` of each entry)."""
-    names = {a.get("alarm_name") for a in scenario.get("alarms") or [] if isinstance(a, Mapping)}
-    out: list[Problem] = []
-    for i, dep in enumerate(scenario.get("deployments") or []):
-        out.extend(deployment_problems(dep, f"deployments[{i}]", alarm_names=names))
-    return out
 
 
 def _first_step(update: Mapping, instances: int) -> tuple[float | None, float]:
