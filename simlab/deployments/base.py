@@ -349,8 +349,11 @@ class Deployment:
         edges = np.searchsorted(t_arr, np.arange(m0, m1 + 1) * METRIC_PERIOD_S, side="left")
         if m1 == store.n_minutes:
             edges[-1] = t_arr.size
+        if edges[0] == edges[-1] and not self.metric_fleets():
+            self._publish_quiet(store, m0, m1)
+            return
         sl = RequestSlice(self, int(edges[0]), int(edges[-1]))
-        empty = sl.i0 == sl.i1  # no arrivals in these minutes (long quiet runs): zero counts, no samples
+        empty = sl.i0 == sl.i1  # no arrivals in these minutes: zero counts, no samples
         metrics = [(rm, *((None, None) if empty else rm.fn(sl))) for rm in self.request_metrics()]
         names = self.variant_names()
         single = len(names) == 1
@@ -400,6 +403,28 @@ class Deployment:
                              **({"InvocationsPerInstance": np.count_nonzero(fm) / per} if per > 0 else {})}
                 for metric, value in values_of.items():
                     store.publish(self.name, metric, m, Stat.of_value(float(value)), variant=names[v], fleet=cname)
+
+    def _publish_quiet(self, store: MetricStore, m0: int, m1: int) -> None:
+        """Minutes [m0, m1) without arrivals (long quiet runs): the same datapoints the bucketing
+        path publishes for them — zero counts, no latency samples, the state of the fleet — without
+        building request arrays."""
+        names = self.variant_names()
+        counts = [rm.name for rm in self.request_metrics() if rm.kind == COUNT]
+        for m in range(m0, m1):
+            t0, t1 = m * METRIC_PERIOD_S, min((m + 1) * METRIC_PERIOD_S, store.duration)
+            for v, vname in enumerate(names):
+                for name in counts:
+                    store.publish(self.name, name, m, ZERO, variant=vname)
+                acc = self._busy_acc.get(v)
+                busy = 0.0 if acc is None else acc[m]
+                inst = self.instance_count_at(v, t0)
+                per = self.per_instance_denominator(v, t0, t1)
+                cpu = 100.0 * busy / (inst * self.workers_of_variant(v) * METRIC_PERIOD_S) if inst > 0 else 0.0
+                values_of = {"InstanceCount": inst, "CPUUtilization": min(cpu, 100.0),
+                             **({"InvocationsPerInstance": 0.0 / per} if per > 0 else {}),
+                             **self.minute_gauges(v, t0, t1)}
+                for metric, value in values_of.items():
+                    store.publish(self.name, metric, m, Stat.of_value(value), variant=vname)
 
     def _add_busy(self, store: MetricStore, sl: RequestSlice, key: Any, sel: Any) -> np.ndarray:
         """Add the busy time of the slice's requests ``sel`` (of the variant or fleet ``key``) to
