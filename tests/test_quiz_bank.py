@@ -139,11 +139,11 @@ def test_at_least_thirty_questions_carry_facts(bank: Bank) -> None:
 def reference_answer(f: dict) -> str:
     """The decision rules of the engine's public contract, with limits from simlab.facts."""
     if f["question"] == "rollout":
-        if f["goal"] == "simplest":
-            assert f["downtime_ok"]
-            return "all_at_once"
+        # SageMaker's all at once is blue/green with one shift (no downtime): downtime_ok never
+        # matters; rolling (RollingUpdatePolicy) is the answer when a second fleet is unaffordable.
         return {"reduce_risk": "canary", "compare_models": "ab_test", "no_user_impact": "shadow",
-                "instant_switch": "blue_green", "gradual_steps": "linear"}[f["goal"]]
+                "instant_switch": "blue_green", "gradual_steps": "linear",
+                "simplest": "all_at_once", "limit_extra_capacity": "rolling"}[f["goal"]]
     if f["question"] == "monitoring":
         if f["concern"] == "accuracy":
             assert f["labels"] != "none"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from simlab.decide.facts_file import GOALS, OBJECTIVES
 from simlab.errors import Problem, ScenarioError, SimlabError, fmt_value
 from simlab.quiz.curriculum import ANSWER_IDS, FACT_QUESTIONS, SECTIONS, TOPICS, topic_prefix
 from simlab.schema import (
@@ -110,6 +111,8 @@ def _facts_schemas() -> dict[str, Schema]:
     """One schema per decision-engine question type (the public contract of ``simlab.decide``)."""
     positive = Float(min=0.0, min_open=True)
     question = {q: Field("question", OneOf((q,)), doc="question type") for q in FACT_QUESTIONS}
+    objective = Field("objective", Nullable(OneOf(OBJECTIVES)), default=None,
+                      doc="the exam qualifier as an engine objective (null = none)")
     return {
         "deployment": Schema("deployment facts", [
             question["deployment"],
@@ -123,18 +126,20 @@ def _facts_schemas() -> dict[str, Schema]:
             Field("records", Nullable(Int(min=1))),
             Field("models", Int(min=1)),
             Field("containers", Int(min=1)),
+            objective,
         ]),
         "monitoring": Schema("monitoring facts", [
             question["monitoring"],
             Field("concern", OneOf(("input_drift", "accuracy", "bias", "feature_importance"))),
             Field("labels", OneOf(("none", "delayed", "immediate"))),
             Field("label_delay_days", Nullable(Float(min=0.0))),
+            objective,
         ]),
         "rollout": Schema("rollout facts", [
             question["rollout"],
-            Field("goal", OneOf(("reduce_risk", "compare_models", "instant_switch",
-                                 "no_user_impact", "simplest", "gradual_steps"))),
+            Field("goal", OneOf(GOALS)),
             Field("downtime_ok", Bool()),
+            objective,
         ]),
     }
 
