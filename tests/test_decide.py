@@ -18,6 +18,7 @@ from simlab.decide import (
     recommend,
     rules_table_markdown,
 )
+from simlab.decide.answers import LABELS
 from simlab.decide.conditions import in_words
 from simlab.decide.costmodel import (
     SECONDS_PER_DAY,
@@ -29,7 +30,6 @@ from simlab.decide.costmodel import (
 )
 from simlab.decide.engine import derive
 from simlab.decide.render import regenerate
-from simlab.decide.answers import LABELS
 from simlab.decide.rules import render
 from simlab.errors import ScenarioError
 

@@ -33,13 +33,13 @@ from typing import Any
 from simlab import facts as service_facts
 from simlab.decide.answers import ANSWERS, LABELS, WEIGHTS
 from simlab.decide.conditions import holds, in_words
-from simlab.decide.data import overhead
 from simlab.decide.costmodel import (
     SECONDS_PER_DAY,
     Estimate,
     crossover_requests_per_day,
     estimate_all,
 )
+from simlab.decide.data import overhead
 from simlab.decide.facts_file import validate_facts
 from simlab.decide.rules import Rule, render, rules_for
 
