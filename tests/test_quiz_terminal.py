@@ -43,7 +43,7 @@ def answers_saved(home: Path) -> int:
 
 
 def test_full_session(tmp_path: Path) -> None:
-    child, transcript = spawn(tmp_path, "--count", "3", "--seed", "1")
+    child, transcript = spawn(tmp_path, "--type", "single", "--count", "3", "--seed", "1")
     for _ in range(3):
         child.expect(PROMPT)
         child.sendline("b")
@@ -58,7 +58,7 @@ def test_full_session(tmp_path: Path) -> None:
 
 
 def test_invalid_input_then_valid(tmp_path: Path) -> None:
-    child, transcript = spawn(tmp_path, "--count", "1", "--seed", "2")
+    child, transcript = spawn(tmp_path, "--type", "single", "--count", "1", "--seed", "2")
     child.expect(PROMPT)
     child.sendline("x")
     child.expect(r"Please answer A, B, C or D \(or q to quit\)\.")
@@ -74,7 +74,7 @@ def test_invalid_input_then_valid(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_mid_quiz_saves_progress(tmp_path: Path) -> None:
-    child, transcript = spawn(tmp_path, "--count", "3", "--seed", "3")
+    child, transcript = spawn(tmp_path, "--type", "single", "--count", "3", "--seed", "3")
     child.expect(PROMPT)
     child.sendline("a")
     child.expect(["Correct: A", "Wrong: you chose A"])
@@ -94,7 +94,7 @@ def test_ctrl_c_immediately_after_an_answer(tmp_path: Path, delay: float) -> Non
     or after the write: the answer saved); every case must exit 130 and report exactly what the
     database holds, with the session marked interrupted.
     """
-    child, transcript = spawn(tmp_path, "--count", "3", "--seed", "1")
+    child, transcript = spawn(tmp_path, "--type", "single", "--count", "3", "--seed", "1")
     child.expect(PROMPT)
     child.send("b\r")
     if delay:
@@ -111,7 +111,7 @@ def test_ctrl_c_immediately_after_an_answer(tmp_path: Path, delay: float) -> Non
 
 
 def test_eof_saves_and_exits_zero(tmp_path: Path) -> None:
-    child, transcript = spawn(tmp_path, "--count", "3", "--seed", "4")
+    child, transcript = spawn(tmp_path, "--type", "single", "--count", "3", "--seed", "4")
     child.expect(PROMPT)
     child.sendline("d")
     child.expect(["Correct: D", "Wrong: you chose D"])
@@ -124,7 +124,7 @@ def test_eof_saves_and_exits_zero(tmp_path: Path) -> None:
 
 
 def test_quit_with_q(tmp_path: Path) -> None:
-    child, _ = spawn(tmp_path, "--count", "2", "--seed", "5")
+    child, _ = spawn(tmp_path, "--type", "single", "--count", "2", "--seed", "5")
     child.expect(PROMPT)
     child.sendline("q")
     child.expect("No question answered")

@@ -259,7 +259,7 @@ def _objective_reason(best: Verdict, verdicts: list[Verdict], estimates: Mapping
     why = (f"lost on {words}" if b > a else
            f"ties on {words} and lost on rule support ({runner.score} vs {best.score})"
            if runner.score < best.score else f"ties on {words} and comes later in the answer list")
-    ratio = (f" ({a / b:.0%} of the runner-up's)" if objective != "operational_overhead"
+    ratio = (f" ({100 * a / b:.2g} % of the runner-up's)" if objective != "operational_overhead"
              and 0 < b < math.inf and b > a else "")
     return (f"Objective {objective}: {best.option} ranks first among the suitable options by "
             f"{words}: {mine}{ratio}. The runner-up {runner.option} {why}: "
