@@ -59,7 +59,9 @@ def _letters(text: str) -> list[str]:
 
     if ";" in text:
         answers = [part.strip() for part in text.split(";")]
-        if not all(answers) or not all(re.fullmatch(r"[A-Za-z0-9 ,=:-]+", a) for a in answers):
+        if answers[-1] == "":  # a trailing ';' marks a one-answer list: "b,d;"
+            answers.pop()
+        if not answers or not all(answers) or not all(re.fullmatch(r"[A-Za-z0-9 ,=:-]+", a) for a in answers):
             raise argparse.ArgumentTypeError(
                 "must be answers separated by ';' (letters, digits, commas, spaces), e.g. "
                 f"B;b,d;3142;bac, got {text!r}")

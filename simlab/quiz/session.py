@@ -130,7 +130,11 @@ def view_for(q: Question, seed: int | None) -> View:
         return View(q, shuffle_for(q.id, seed, keys, OPTION_LETTERS[:len(keys)]))
     keys = tuple(q.options)
     labels = NUMBERS[:len(keys)] if q.type == "ordering" else OPTION_LETTERS[:len(keys)]
-    return View(q, shuffle_for(q.id, seed, keys, labels))
+    shuffle = shuffle_for(q.id, seed, keys, labels)
+    if q.type == "ordering" and seed is not None and shuffle.order == tuple(q.answer):
+        # never show the steps already in the right order: rotate them by one
+        shuffle = Shuffle(shuffle.order[1:] + shuffle.order[:1], labels)
+    return View(q, shuffle)
 
 
 @dataclass(frozen=True)
