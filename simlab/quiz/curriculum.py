@@ -70,10 +70,10 @@ SECTIONS_FILE = Path(__file__).with_name("sections.yaml")
 
 
 def _load_sections() -> tuple[Section, ...]:
-    import yaml
+    """Read sections.yaml (safe loader, duplicate keys rejected: a packaging bug if it fails)."""
+    from simlab.decide.facts_file import read_yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    data = yaml.load(SECTIONS_FILE.read_text(encoding="utf-8"), Loader=loader)
+    data = read_yaml(SECTIONS_FILE.read_text(encoding="utf-8"), file=str(SECTIONS_FILE))
     return tuple(Section(str(d["name"]), int(d["lines"]), str(d["read_more"]))
                  for d in data["sections"])
 

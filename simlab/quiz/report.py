@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from simlab.quiz.bank import Bank
-from simlab.quiz.curriculum import DOMAINS, TOPICS
+from simlab.quiz.curriculum import DOMAINS, SECTION_INFO, TOPICS
 from simlab.quiz.progress import AnswerRow, ExamRow, SessionRow
 from simlab.quiz.scheduler import BOXES, MASTERED_BOX, Card
 from simlab.quiz.session import Outcome
@@ -90,7 +90,7 @@ def render_report(outcomes: Sequence[Outcome]) -> str:
         lines.append(f"Study next (topics below {WEAK_BELOW:.0%}, weakest first):")
         for topic, t, sections in weak:
             lines.append(f"  {topic} ({t.correct}/{t.asked}, {t.share:.0%}):")
-            lines += [f"    - {s}" for s in sections]
+            lines += [f"    - {s} (read more: {SECTION_INFO[s].read_more})" for s in sections]
     return "\n".join(lines) + "\n"
 
 
