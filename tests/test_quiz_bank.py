@@ -383,3 +383,18 @@ def test_the_longest_option_is_not_a_tell(bank: Bank) -> None:
           f"'pick the longest' scores {strategy:.0%}")
     assert key_longest <= 0.30, f"key is the longest option in {key_longest:.0%} of questions"
     assert key_shortest <= 0.30, f"key is the shortest option in {key_shortest:.0%} of questions"
+
+
+def test_model_monitor_questions_say_it_is_closed_to_new_customers(bank: Bank) -> None:
+    """Every Model Monitoring question's feedback carries the documented status (sections.yaml
+    note, source named), whatever option was chosen."""
+    from simlab.quiz.bank import key_text
+    from simlab.quiz.session import render_feedback, view_for
+
+    monitoring = [q for q in bank.questions if q.section.startswith("Model Monitoring")]
+    assert len(monitoring) >= 10
+    for q in monitoring:
+        text = " ".join(render_feedback(view_for(q, 1), key_text(q)).split())
+        assert "developer guide says Model Monitor is no longer open to new customers" in text, q.id
+    other = next(q for q in bank.questions if q.section.startswith("Cost Optimization"))
+    assert "Model Monitor is no longer" not in render_feedback(view_for(other, 1), key_text(other))

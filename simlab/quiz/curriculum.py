@@ -15,7 +15,7 @@ from simlab.decide.answers import ANSWERS, QUESTIONS
 
 __all__ = [
     "TOPICS", "DOMAINS", "DOMAIN_WEIGHTS", "SECTIONS", "SECTION_INFO", "Section", "ANSWER_IDS",
-    "FACT_QUESTIONS", "topic_prefix",
+    "FACT_QUESTIONS", "topic_prefix", "section_note",
 ]
 
 #: Topic ids in curriculum order; each has one bank file ``scenarios/quiz/<topic>.yaml``.
@@ -64,6 +64,7 @@ class Section:
     name: str
     lines: int
     read_more: str
+    note: str = ""
 
 
 SECTIONS_FILE = Path(__file__).with_name("sections.yaml")
@@ -74,13 +75,23 @@ def _load_sections() -> tuple[Section, ...]:
     from simlab.decide.facts_file import read_yaml
 
     data = read_yaml(SECTIONS_FILE.read_text(encoding="utf-8"), file=str(SECTIONS_FILE))
-    return tuple(Section(str(d["name"]), int(d["lines"]), str(d["read_more"]))
-                 for d in data["sections"])
+    return tuple(Section(str(d["name"]), int(d["lines"]), str(d["read_more"]),
+                         str(d.get("note") or "")) for d in data["sections"])
 
 
 #: Every section, in the notes' order (simlab/quiz/sections.yaml).
 SECTION_INFO: dict[str, Section] = {s.name: s for s in _load_sections()}
 SECTIONS: tuple[str, ...] = tuple(SECTION_INFO)
+
+
+def section_note(name: str) -> str:
+    """The note of a section or of its nearest parent that has one (e.g. a service's status)."""
+    parts = name.split(" > ")
+    for n in range(len(parts), 0, -1):
+        note = SECTION_INFO.get(" > ".join(parts[:n]))
+        if note is not None and note.note:
+            return note.note
+    return ""
 
 
 def topic_prefix(topic: str) -> str:

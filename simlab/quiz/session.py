@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import IO, Protocol
 
 from simlab.quiz.bank import COUNT_WORDS, LETTERS, NUMBERS, OPTION_LETTERS, Question, grade
-from simlab.quiz.curriculum import SECTION_INFO
+from simlab.quiz.curriculum import SECTION_INFO, section_note
 
 __all__ = ["Ended", "Outcome", "Result", "AnswerSource", "TerminalInput", "ScriptedInput",
            "Shuffle", "View", "shuffle_for", "view_for", "parse_answer", "parse_response",
@@ -404,6 +404,9 @@ def render_feedback(q: Question | View, chosen: str) -> str:
         lines += [_fill(q.explanations[k], "       ", f"    {k} -> {sh.shown(q.answer[k])}: ")
                   for k in q.options]
     lines.append(f"  [{q.topic}, domain {q.domain}] {q.id}")
+    note = section_note(q.section)
+    if note:
+        lines.append(_fill(f"Note: {note}", "    ", "  "))
     lines.append(f"  Read more: {read_more(q)}")
     return "\n".join(lines) + "\n"
 
