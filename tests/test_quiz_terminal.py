@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import sqlite3
 import sys
 import time
@@ -15,6 +16,14 @@ pexpect = pytest.importorskip("pexpect")
 
 TIMEOUT = 30  # generous: the tests must not depend on machine speed
 PROMPT = r"Your answer \(A-D, q to quit\): "
+def _default_sigint() -> None:
+    """In the child: Ctrl-C must raise KeyboardInterrupt as in an interactive shell, even when
+    pytest itself was started with SIGINT ignored (a background job of a non-interactive shell
+    ignores SIGINT and SIGQUIT, and exec keeps ignored signals ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
 LAUNCH = "import sys; from simlab.cli import run_main; sys.argv = ['simlab'] + sys.argv[1:]; run_main()"
 
 
@@ -22,7 +31,8 @@ def spawn(home: Path, *args: str) -> tuple[pexpect.spawn, io.StringIO]:
     env = {**os.environ, "SIMLAB_HOME": str(home), "PYTHONUNBUFFERED": "1"}
     env.pop("SIMLAB_QUIZ_BANK", None)
     child = pexpect.spawn(sys.executable, ["-c", LAUNCH, "quiz", *args], env=env,
-                          encoding="utf-8", timeout=TIMEOUT, dimensions=(40, 100))
+                          encoding="utf-8", timeout=TIMEOUT, dimensions=(40, 100),
+                          preexec_fn=_default_sigint)
     transcript = io.StringIO()
     child.logfile_read = transcript
     return child, transcript
@@ -141,7 +151,8 @@ def _spawn_tiny(home: Path, *args: str) -> tuple[pexpect.spawn, io.StringIO]:
     env = {**os.environ, "SIMLAB_HOME": str(home), "PYTHONUNBUFFERED": "1",
            "SIMLAB_QUIZ_BANK": str(TINY)}
     child = pexpect.spawn(sys.executable, ["-c", LAUNCH, "quiz", *args], env=env,
-                          encoding="utf-8", timeout=TIMEOUT, dimensions=(40, 100))
+                          encoding="utf-8", timeout=TIMEOUT, dimensions=(40, 100),
+                          preexec_fn=_default_sigint)
     transcript = io.StringIO()
     child.logfile_read = transcript
     return child, transcript
