@@ -242,7 +242,7 @@ def test_draw_plan_moves_a_shortfall_to_the_other_domains_by_weight() -> None:
     assert plan.drawn[1] == 3 and sum(plan.drawn.values()) == 65
     # 15 missing from domain 1 spread over 2/3/4 by 26/22/24: +5/+5/+5 (largest remainder)
     assert plan.drawn == {1: 3, 2: 22, 3: 19, 4: 21}
-    assert "fewer questions than their quota" in plan.text()
+    assert "domain 1 has fewer questions than its quota" in plan.text()
     full = draw_plan({1: 30, 2: 30, 3: 30, 4: 30})
     assert full.drawn == quotas() and "fewer" not in full.text()
     with pytest.raises(ValueError, match="needs 65"):

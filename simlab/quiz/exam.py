@@ -73,11 +73,13 @@ class DrawPlan:
                          f" bank {self.available[d]:>3}; drawn {self.drawn[d]:>2}")
         short = [d for d in self.wanted if self.drawn[d] < self.wanted[d]]
         if short:
+            which = ", ".join(map(str, short))
             lines.append(_fill(
-                "This bank covers mainly domains 3 and 4 (deployment, orchestration, monitoring, "
-                "security); domain(s) " + ", ".join(map(str, short)) + " have fewer questions than "
-                "their quota, so the rest of the 65 is drawn from the other domains in proportion "
-                "to their weights.", "  "))
+                "This bank is written for the deployment and monitoring part of the exam (domains "
+                "2-4: experiment tracking, deployment and orchestration, monitoring and security); "
+                f"domain {which} has fewer questions than its quota, so the rest of the "
+                f"{sum(self.drawn.values())} is drawn from the other domains in proportion to "
+                "their weights.", "  "))
         return "\n".join(lines)
 
 
