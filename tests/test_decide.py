@@ -18,6 +18,7 @@ from simlab.decide import (
     recommend,
     rules_table_markdown,
 )
+from simlab.decide.answers import LABELS
 from simlab.decide.conditions import in_words
 from simlab.decide.costmodel import (
     SECONDS_PER_DAY,
@@ -372,12 +373,13 @@ def test_delayed_labels_suggest_offsets() -> None:
 
 ROLLOUT_CASES = [
     ("reduce_risk", False, "canary", ["all_at_once", "ab_test"]),
-    ("compare_models", False, "ab_test", ["canary", "linear"]),
-    ("no_user_impact", False, "shadow", ["canary", "ab_test", "blue_green"]),
-    ("instant_switch", False, "blue_green", ["all_at_once", "canary"]),
+    ("compare_models", False, "ab_test", ["canary", "linear", "rolling"]),
+    ("no_user_impact", False, "shadow", ["canary", "ab_test", "blue_green", "rolling"]),
+    ("instant_switch", False, "blue_green", ["canary", "rolling"]),
     ("gradual_steps", False, "linear", ["all_at_once", "blue_green"]),
-    ("simplest", True, "all_at_once", ["canary"]),
-    ("simplest", False, "blue_green", ["all_at_once"]),
+    ("simplest", True, "all_at_once", ["canary", "rolling"]),
+    ("simplest", False, "all_at_once", ["canary", "linear"]),
+    ("limit_extra_capacity", False, "rolling", ["all_at_once", "blue_green", "canary", "linear"]),
 ]
 
 
@@ -388,10 +390,24 @@ def test_rollout(goal: str, downtime_ok: bool, expected: str, out: list[str]) ->
     assert set(out) <= set(rec.ruled_out)
 
 
-@pytest.mark.parametrize("downtime_ok", [True, False])
-def test_all_at_once_needs_downtime(downtime_ok: bool) -> None:
-    rec = recommend({"question": "rollout", "goal": "instant_switch", "downtime_ok": downtime_ok})
-    assert ("all_at_once" in rec.ruled_out) is (not downtime_ok)
+@pytest.mark.parametrize("goal", ["instant_switch", "simplest"])
+def test_all_at_once_is_blue_green_without_downtime(goal: str) -> None:
+    """SageMaker's all at once is blue/green with one shift: never ruled out for downtime, and
+    the same answer whatever downtime_ok says (no SageMaker update has downtime)."""
+    recs = [recommend({"question": "rollout", "goal": goal, "downtime_ok": d}) for d in (True, False)]
+    assert all("all_at_once" not in r.ruled_out for r in recs)
+    assert recs[0].recommendation == recs[1].recommendation
+    chosen = recs[0] if recs[0].recommendation == "all_at_once" else None
+    if chosen is not None:
+        assert "no downtime" in " ".join(chosen.reasons)
+    assert "downtime" not in LABELS["all_at_once"].replace("no downtime", "")
+
+
+def test_every_rollout_rule_cites_the_facts() -> None:
+    from simlab.decide.rules import rules_for
+
+    missing = [r.id for r in rules_for("rollout") if "facts rollouts.md" not in r.see]
+    assert missing == []
 
 
 # --------------------------------------------------------------------------- coverage and data
@@ -415,7 +431,7 @@ def test_every_answer_gets_exactly_one_verdict(facts: dict[str, Any]) -> None:
 
 
 def test_answer_ids_are_the_public_contract() -> None:
-    assert ANSWERS["deployment"][0] == "real_time_endpoint" and len(ANSWERS["rollout"]) == 6
+    assert ANSWERS["deployment"][0] == "real_time_endpoint" and len(ANSWERS["rollout"]) == 7
     curriculum = pytest.importorskip("simlab.quiz.curriculum")
     assert curriculum.ANSWER_IDS == ANSWERS
 

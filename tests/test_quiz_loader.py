@@ -74,13 +74,13 @@ CASES = [
     ("id prefix of another topic", mutate(id="batch-transform-001"),
      "[0].id: must be serverless-NNN for topic serverless"),
     ("section not in notes", mutate(section="Deployment > Serverless"),
-     "[0].section: must be a heading path of the exam notes"),
+     "[0].section: must be a section of simlab/quiz/sections.yaml"),
     ("three options", mutate(options={"A": "x", "B": "y", "C": "z"}),
-     "[0].options: must be a mapping of A, B, C, D to non-empty strings, got 'keys A, B, C'"),
+     "serverless-001[0].options: must be a mapping of A, B, C, D to non-empty strings, got keys A, B, C"),
     ("empty option text", mutate(options={"A": "", "B": "y", "C": "z", "D": "w"}),
      "[0].options.A: must be a string"),
     ("explanation missing", mutate(explanations={"A": "a", "B": "b", "C": "c"}),
-     "[0].explanations: must be a mapping of A, B, C, D"),
+     "serverless-001[0].explanations: must explain every option (A, B, C, D), got A, B, C"),
     ("options not a mapping", mutate(options=["a", "b", "c", "d"]), "[0].options: must be a mapping"),
     ("empty scenario", mutate(scenario="  "), "[0].scenario: must be a non-empty string"),
     ("unknown field", mutate(answr="A"), "[0].answr: unknown field (did you mean 'answer'?)"),
@@ -166,8 +166,8 @@ def test_bank_error_lists_every_file(tmp_path: Path) -> None:
     with pytest.raises(BankError) as err:
         load_bank(tmp_path)
     lines = err.value.lines()
-    assert any("batch_transform.yaml: [0].domain" in line for line in lines)
-    assert any("serverless.yaml: [0].answer" in line for line in lines)
+    assert any("batch_transform.yaml: batch-transform-001[0].domain" in line for line in lines)
+    assert any("serverless.yaml: serverless-001[0].answer" in line for line in lines)
 
 
 def test_empty_directory_is_not_a_bank(tmp_path: Path) -> None:

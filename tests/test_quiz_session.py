@@ -76,7 +76,12 @@ def test_full_session_records_every_answer() -> None:
     text = out.getvalue()
     assert "Correct: B. because B (1)" in text
     assert "Wrong: you chose A. because A (2)" in text and "The answer is C. because C (2)" in text
-    assert "Re-read: Deployment Strategies > SageMaker Serverless Inference" in text
+    assert "Read more: docs/serverless.md" in text  # the section's pointer into this repo
+    # after a wrong answer: the chosen option, the key, and why each remaining option is wrong
+    second = text.split("Question 2 of 3")[1].split("Question 3 of 3")[0]
+    assert "Why not the others:" in second
+    assert "B) because B (2)" in second and "D) because D (2)" in second
+    assert "[serverless, domain 3] serverless-002" in second
 
 
 def test_invalid_input_reprompts_and_lowercase_is_accepted() -> None:
@@ -147,8 +152,10 @@ def test_timed_answer_after_the_limit_is_not_scored() -> None:
 
 def test_render_question_shows_everything() -> None:
     text = render_question(QS[0], 2, 5, remaining=125)
-    assert "Question 2 of 5" in text and "serverless-001" in text and "2:05 left" in text
+    assert "Question 2 of 5" in text and "2:05 left" in text
     assert all(f"  {k}) option {k} of 1" in text for k in "ABCD")
+    # no giveaway before the answer: neither the topic nor the id
+    assert "serverless-001" not in text and "serverless," not in text and "domain" not in text
 
 
 # ----------------------------------------------------------------- scoring

@@ -11,7 +11,9 @@ ANSWERS: dict[str, tuple[str, ...]] = {
         "multi_model_endpoint", "serial_inference_pipeline",
     ),
     "monitoring": ("data_quality", "model_quality", "bias_drift", "feature_attribution_drift"),
-    "rollout": ("all_at_once", "blue_green", "canary", "linear", "ab_test", "shadow"),
+    "rollout": (
+        "all_at_once", "blue_green", "canary", "linear", "ab_test", "shadow", "rolling",
+    ),
 }
 
 QUESTIONS: tuple[str, ...] = tuple(ANSWERS)
@@ -28,12 +30,13 @@ LABELS: dict[str, str] = {
     "model_quality": "Model Quality monitoring",
     "bias_drift": "Bias Drift monitoring (Clarify)",
     "feature_attribution_drift": "Feature Attribution Drift monitoring (Clarify, SHAP)",
-    "all_at_once": "all-at-once (in-place replacement)",
-    "blue_green": "blue/green",
+    "all_at_once": "all at once (blue/green, one traffic shift, no bake; no downtime)",
+    "blue_green": "blue/green with a bake (one traffic shift, old fleet kept for rollback)",
     "canary": "canary",
     "linear": "linear traffic shifting",
     "ab_test": "A/B test (production variants)",
     "shadow": "shadow test (shadow variant)",
+    "rolling": "rolling update (RollingUpdatePolicy, batches of the fleet)",
 }
 
 #: What a rule can do to its targets. ``diagnose`` has no targets: a finding about the facts

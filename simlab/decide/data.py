@@ -7,7 +7,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["RULES_FILE", "Assumption", "assumption", "assumptions", "raw_rules"]
+__all__ = ["RULES_FILE", "Assumption", "Overhead", "assumption", "assumptions", "raw_rules",
+           "overhead"]
 
 RULES_FILE = "simlab/data/rules.yaml"
 
@@ -44,3 +45,37 @@ def assumption(key: str) -> Any:
 def raw_rules() -> list[Any]:
     """The ``rules`` list as parsed YAML (validated by :func:`simlab.decide.rules.load_rules`)."""
     return list(_document()["rules"])
+
+
+@dataclass(frozen=True)
+class Overhead:
+    """How much there is to operate for one answer id (lower rank = less), with the reason."""
+
+    rank: int
+    why: str
+
+
+@cache
+def overhead() -> dict[str, dict[str, Overhead]]:
+    """``operational_overhead`` of rules.yaml: question -> answer id -> :class:`Overhead`.
+
+    Raises:
+        ValueError: when an answer id of a question has no entry, or an entry is not an integer
+            rank >= 1 with a non-empty reason (a packaging bug; tests/test_decide_objective.py).
+    """
+    from simlab.decide.answers import ANSWERS
+
+    raw = _document().get("operational_overhead") or {}
+    out: dict[str, dict[str, Overhead]] = {}
+    for question, ids in ANSWERS.items():
+        given = raw.get(question) or {}
+        if set(given) != set(ids):
+            raise ValueError(f"{RULES_FILE}: operational_overhead.{question} must rank exactly "
+                             f"{', '.join(ids)}, got {', '.join(given) or '(none)'}")
+        for k, v in given.items():
+            if not (isinstance(v, dict) and isinstance(v.get("rank"), int) and v["rank"] >= 1
+                    and isinstance(v.get("why"), str) and v["why"].strip()):
+                raise ValueError(f"{RULES_FILE}: operational_overhead.{question}.{k} must be "
+                                 f"{{rank: integer >= 1, why: text}}, got {v!r}")
+        out[question] = {k: Overhead(int(v["rank"]), v["why"]) for k, v in given.items()}
+    return out

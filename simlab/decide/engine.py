@@ -15,6 +15,11 @@
    a first reason saying so, with the limits and facts that ruled the others out.
 6. ``diagnose`` rules (findings about the facts themselves, such as an SLO below the model's own
    time) come first in the reasons, before anything about the options.
+7. With an ``objective`` (cost | latency | operational_overhead) the options that remain suitable
+   (not ruled out) are ranked by it first — estimated monthly cost, estimated p99, or the rank in
+   ``operational_overhead`` of rules.yaml — then by rule support; the reasons say why the
+   runner-up lost. Where the question has no estimates (rollout, monitoring), cost and latency
+   cannot rank anything and rule support decides (a reason says so). No objective: steps 3-6.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from simlab.decide.costmodel import (
     crossover_requests_per_day,
     estimate_all,
 )
+from simlab.decide.data import overhead
 from simlab.decide.facts_file import validate_facts
 from simlab.decide.rules import Rule, render, rules_for
 
@@ -179,24 +185,85 @@ def _verdict(option: str, firings: list[Firing]) -> Verdict:
         against_rules=tuple(f.rule for f in against))
 
 
-def _rank_key(verdict: Verdict, estimates: Mapping[str, Estimate], order: tuple[str, ...]) -> tuple:
+def _objective_value(objective: str | None, question: str, option: str,
+                     estimates: Mapping[str, Estimate]) -> float:
+    """The option's figure for the objective (lower is better); 0 without an objective, inf
+    when the question has no estimate of it."""
+    if objective is None:
+        return 0.0
+    if objective == "operational_overhead":
+        return float(overhead()[question][option].rank)
+    est = estimates.get(option)
+    if est is None:
+        return math.inf
+    return est.monthly_cost_usd if objective == "cost" else est.p99_latency_ms
+
+
+def _rank_key(verdict: Verdict, estimates: Mapping[str, Estimate], order: tuple[str, ...],
+              objective: str | None = None, question: str = "deployment") -> tuple:
     est = estimates.get(verdict.option)
     cost = est.monthly_cost_usd if est is not None else math.inf
-    return (-verdict.score, cost, order.index(verdict.option))
+    first = _objective_value(objective, question, verdict.option, estimates)
+    return (first, -verdict.score, cost, order.index(verdict.option))
 
 
 # --------------------------------------------------------------------------- choosing
 
 
 def _choose(verdicts: list[Verdict], estimates: Mapping[str, Estimate],
-            order: tuple[str, ...]) -> tuple[str | None, bool]:
-    """The recommended option and whether it is a fallback (ruled out only by fit rules)."""
+            order: tuple[str, ...], objective: str | None = None,
+            question: str = "deployment") -> tuple[str | None, bool]:
+    """The recommended option and whether it is a fallback (ruled out only by fit rules).
+
+    The objective ranks only suitable options; a fallback is chosen as without one."""
     feasible = [v for v in verdicts if v.status != "ruled_out"]
     pool = feasible or [v for v in verdicts if not v.hard]
     if not pool:
         return None, False
-    best = min(pool, key=lambda v: _rank_key(v, estimates, order))
+    goal = objective if feasible else None
+    best = min(pool, key=lambda v: _rank_key(v, estimates, order, goal, question))
     return best.option, not feasible
+
+
+_OBJECTIVE_WORDS = {"cost": "estimated monthly cost", "latency": "estimated p99 latency",
+                    "operational_overhead": "operational overhead"}
+
+
+def _figure_text(objective: str, question: str, option: str,
+                 estimates: Mapping[str, Estimate]) -> str:
+    if objective == "operational_overhead":
+        o = overhead()[question][option]
+        return f"overhead rank {o.rank}: {o.why}"
+    est = estimates[option]
+    cost, p99 = f"{est.monthly_cost_usd:,.2f} USD/month", f"p99 {est.p99_latency_ms:,.0f} ms"
+    return f"{cost} ({p99})" if objective == "cost" else f"{p99} ({cost})"
+
+
+def _objective_reason(best: Verdict, verdicts: list[Verdict], estimates: Mapping[str, Estimate],
+                      objective: str, question: str) -> str:
+    """Why the objective picked ``best``, and why the runner-up (next suitable option) lost."""
+    order = ANSWERS[question]
+    words = _OBJECTIVE_WORDS[objective]
+    if objective != "operational_overhead" and best.option not in estimates:
+        return (f"Objective {objective}: the {question} answers have no {words} to rank by, so "
+                f"rule support decides.")
+    rivals = sorted((v for v in verdicts if v.status == "also" and v.option != best.option),
+                    key=lambda v: _rank_key(v, estimates, order, objective, question))
+    mine = _figure_text(objective, question, best.option, estimates)
+    if not rivals:
+        return (f"Objective {objective}: {best.option} is the only suitable option ({mine}); "
+                "every other one is ruled out.")
+    runner = rivals[0]
+    a = _objective_value(objective, question, best.option, estimates)
+    b = _objective_value(objective, question, runner.option, estimates)
+    why = (f"lost on {words}" if b > a else
+           f"ties on {words} and lost on rule support ({runner.score} vs {best.score})"
+           if runner.score < best.score else f"ties on {words} and comes later in the answer list")
+    ratio = (f" ({100 * a / b:.2g} % of the runner-up's)" if objective != "operational_overhead"
+             and 0 < b < math.inf and b > a else "")
+    return (f"Objective {objective}: {best.option} ranks first among the suitable options by "
+            f"{words}: {mine}{ratio}. The runner-up {runner.option} {why}: "
+            f"{_figure_text(objective, question, runner.option, estimates)}.")
 
 
 def _tie_reason(best: Verdict, verdicts: list[Verdict], estimates: Mapping[str, Estimate]) -> list[str]:
@@ -259,7 +326,8 @@ def _sole_option_reason(best: Verdict, verdicts: list[Verdict],
 
 
 def _reasons(best: Verdict | None, fallback: bool, verdicts: list[Verdict],
-             estimates: Mapping[str, Estimate], firings: list[Firing]) -> tuple[str, ...]:
+             estimates: Mapping[str, Estimate], firings: list[Firing],
+             objective: str | None = None, question: str = "deployment") -> tuple[str, ...]:
     diagnoses = [f.text for f in firings if f.target is None and f.rule.effect == "diagnose"]
     general_notes = [f.text for f in firings if f.target is None and f.rule.effect == "note"]
     if best is None:
@@ -268,6 +336,9 @@ def _reasons(best: Verdict | None, fallback: bool, verdicts: list[Verdict],
     sole = all(v.status == "ruled_out" for v in verdicts if v.option != best.option)
     if not fallback and sole and not best.support:
         head = [_sole_option_reason(best, verdicts, estimates)]
+    if objective is not None and not fallback:
+        ranked = [_objective_reason(best, verdicts, estimates, objective, question)]
+        return (*diagnoses, *head, *ranked, *best.support, *best.notes, *general_notes)
     ties = [] if fallback else _tie_reason(best, verdicts, estimates)
     return (*diagnoses, *head, *best.support, *ties, *best.notes, *general_notes)
 
@@ -277,14 +348,17 @@ def _finalise(verdicts: list[Verdict], chosen: str | None) -> list[Verdict]:
 
 
 def _assemble(question: str, verdicts: list[Verdict], firings: list[Firing], chosen: str | None,
-              fallback: bool, estimates: dict[str, Estimate]) -> Recommendation:
+              fallback: bool, estimates: dict[str, Estimate],
+              objective: str | None = None) -> Recommendation:
     order = ANSWERS[question]
     by_id = {v.option: v for v in verdicts}
-    also = sorted((v for v in verdicts if v.status == "also"), key=lambda v: _rank_key(v, estimates, order))
+    also = sorted((v for v in verdicts if v.status == "also"),
+                  key=lambda v: _rank_key(v, estimates, order, objective, question))
     return Recommendation(
         question=question, recommendation=chosen, also=tuple(v.option for v in also),
         ruled_out={v.option: " ".join(v.against) for v in verdicts if v.status == "ruled_out"},
-        reasons=_reasons(by_id.get(chosen) if chosen else None, fallback, verdicts, estimates, firings),
+        reasons=_reasons(by_id.get(chosen) if chosen else None, fallback, verdicts, estimates,
+                         firings, objective, question),
         estimates={k: e for k, e in estimates.items() if not by_id[k].hard},
         verdicts=by_id, fired=tuple(dict.fromkeys(f.rule.id for f in firings)))
 
@@ -302,5 +376,7 @@ def recommend(facts: Mapping[str, Any]) -> Recommendation:
     context["est"] = _estimate_namespace(estimates)
     firings = evaluate(rules_for(question), context, estimates)
     verdicts = [_verdict(o, firings) for o in ANSWERS[question]]
-    chosen, fallback = _choose(verdicts, estimates, ANSWERS[question])
-    return _assemble(question, _finalise(verdicts, chosen), firings, chosen, fallback, estimates)
+    objective = checked.get("objective")
+    chosen, fallback = _choose(verdicts, estimates, ANSWERS[question], objective, question)
+    return _assemble(question, _finalise(verdicts, chosen), firings, chosen, fallback, estimates,
+                     objective)

@@ -20,7 +20,7 @@ from simlab.errors import Problem, ScenarioError
 from simlab.schema import Bool, Field, Float, Int, OneOf, Schema
 
 __all__ = [
-    "TRAFFIC", "CONCERNS", "LABEL_AVAILABILITY", "GOALS", "DERIVED_FACTS", "facts_schema",
+    "TRAFFIC", "CONCERNS", "LABEL_AVAILABILITY", "GOALS", "OBJECTIVES", "DERIVED_FACTS", "facts_schema",
     "validate_facts", "load_facts", "read_yaml",
 ]
 
@@ -29,7 +29,11 @@ CONCERNS: tuple[str, ...] = ("input_drift", "accuracy", "bias", "feature_importa
 LABEL_AVAILABILITY: tuple[str, ...] = ("none", "delayed", "immediate")
 GOALS: tuple[str, ...] = (
     "reduce_risk", "compare_models", "instant_switch", "no_user_impact", "simplest", "gradual_steps",
+    "limit_extra_capacity",
 )
+#: What "best" means when several options remain suitable (the exam's MOST cost-effective,
+#: LEAST latency, LEAST operational overhead); null = no objective (rule support decides).
+OBJECTIVES: tuple[str, ...] = ("cost", "latency", "operational_overhead")
 
 #: Facts the engine computes from the file before the rules run (usable in rule conditions).
 DERIVED_FACTS: dict[str, str] = {
@@ -90,7 +94,12 @@ def _other_fields() -> list[Field]:
         Field("labels", OneOf(LABEL_AVAILABILITY), "none", "ground-truth labels (monitoring)"),
         Field("label_delay_days", Float(min=0.0), None, "days until labels arrive", "days"),
         Field("goal", OneOf(GOALS), None, "what the rollout must achieve (rollout)"),
-        Field("downtime_ok", Bool(), False, "downtime during the rollout is acceptable"),
+        Field("downtime_ok", Bool(), False, "downtime during the rollout is acceptable (no SageMaker "
+              "update has downtime: every UpdateEndpoint is blue/green or rolling; kept for "
+              "compatibility, no rule reads it)"),
+        Field("objective", OneOf(OBJECTIVES), None, "rank the options that remain suitable by "
+              "this: cost (estimated monthly cost), latency (estimated p99), operational_overhead "
+              "(ranks in rules.yaml); null = rule support decides, ties on cost"),
     ]
 
 

@@ -126,6 +126,18 @@ def facts_table_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+def overhead_table_markdown() -> str:
+    """``operational_overhead`` of rules.yaml as a table: question, answer id, rank, reason."""
+    from simlab.decide.data import overhead
+
+    lines = ["| question | answer | rank | why |", "|---|---|---|---|"]
+    for question, table in overhead().items():
+        for option, o in sorted(table.items(), key=lambda kv: (kv[1].rank, kv[0])):
+            lines.append("| " + " | ".join(_cell(c) for c in [question, f"`{option}`", str(o.rank),
+                                                               o.why]) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def markers(name: str) -> tuple[str, str]:
     """The begin/end comment markers of a generated block, e.g. ``<!-- rules:begin -->``."""
     return f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
@@ -152,4 +164,5 @@ def regenerate(document: str) -> str:
     """
     document = splice_table(document, facts_table_markdown(), name="facts")
     document = splice_table(document, scope_table_markdown(), name="scope")
+    document = splice_table(document, overhead_table_markdown(), name="overhead")
     return splice_table(document, rules_table_markdown(), name="rules")

@@ -20,10 +20,10 @@ from simlab.errors import SimlabError
 from simlab.quiz.scheduler import Card, answer
 
 __all__ = ["DB_NAME", "SCHEMA_VERSION", "ProgressError", "ProgressStore", "SessionRow",
-           "AnswerRow", "progress_path", "reset"]
+           "AnswerRow", "ExamAnswer", "ExamRow", "progress_path", "reset"]
 
 DB_NAME = "quiz.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 HOME_ENV = "SIMLAB_HOME"
 RESET_HINT = "run `simlab quiz --reset-progress` to start over (deletes it)"
 
@@ -48,6 +48,27 @@ CREATE TABLE IF NOT EXISTS answers (
     correct INTEGER NOT NULL,
     answered_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS exam_answers (
+    session_id INTEGER NOT NULL REFERENCES sessions(id),
+    position INTEGER NOT NULL,
+    question_id TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    domain INTEGER NOT NULL,
+    chosen TEXT,
+    correct INTEGER,
+    flagged INTEGER NOT NULL DEFAULT 0,
+    changed_at TEXT NOT NULL,
+    PRIMARY KEY (session_id, position)
+);
+CREATE TABLE IF NOT EXISTS exams (
+    session_id INTEGER PRIMARY KEY REFERENCES sessions(id),
+    finished_at TEXT NOT NULL,
+    total INTEGER NOT NULL,
+    correct INTEGER NOT NULL,
+    scaled INTEGER NOT NULL,
+    passed INTEGER NOT NULL,
+    per_domain TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS cards (
     question_id TEXT PRIMARY KEY,
     box INTEGER NOT NULL,
@@ -58,7 +79,8 @@ CREATE TABLE IF NOT EXISTS cards (
     last_answered_at TEXT NOT NULL
 );
 """
-_TABLES = {"sessions", "answers", "cards"}
+_TABLES = {"sessions", "answers", "cards", "exam_answers", "exams"}
+_TABLES_V1 = {"sessions", "answers", "cards"}
 
 
 class ProgressError(SimlabError):
@@ -90,6 +112,32 @@ class AnswerRow:
     topic: str
     domain: int
     correct: bool
+
+
+@dataclass(frozen=True)
+class ExamAnswer:
+    """One question of a mock exam as saved: the answer so far (None = blank) and its flag."""
+
+    position: int
+    question_id: str
+    topic: str
+    domain: int
+    chosen: str | None
+    correct: bool | None
+    flagged: bool
+
+
+@dataclass(frozen=True)
+class ExamRow:
+    """A finished (scored) mock exam: raw and scaled score, pass, per-domain right/total."""
+
+    session_id: int
+    finished_at: datetime
+    total: int
+    correct: int
+    scaled: int
+    passed: bool
+    per_domain: dict[int, tuple[int, int]]
 
 
 def progress_path(environ: Mapping[str, str]) -> Path:
@@ -179,7 +227,8 @@ class ProgressStore:
             c.execute("BEGIN IMMEDIATE")  # fails fast if another process is writing
             version = c.execute("PRAGMA user_version").fetchone()[0]
             tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if version == 0 and not tables:
+            if (version == 0 and not tables) or (version == 1 and _TABLES_V1 <= tables):
+                # new database, or a version-1 one: add the mock-exam tables (IF NOT EXISTS)
                 for stmt in _SCHEMA.split(";"):
                     if stmt.strip():
                         c.execute(stmt)
@@ -333,3 +382,67 @@ class ProgressStore:
         rows = self._read("SELECT question_id, topic, domain, correct FROM answers ORDER BY id")
         with self._decoding():
             return [AnswerRow(r[0], r[1], int(r[2]), bool(r[3])) for r in rows]
+
+    # ------------------------------------------------------------------ mock exams
+    def start_exam(self, session_id: int, questions: list[tuple[str, str, int]],
+                   now: datetime) -> None:
+        """Save the drawn questions ``(id, topic, domain)`` of a mock exam, all blank.
+
+        Raises:
+            ProgressError: when the database cannot be written.
+        """
+        with self._write() as c:
+            c.executemany(
+                "INSERT INTO exam_answers (session_id, position, question_id, topic, domain,"
+                " changed_at) VALUES (?,?,?,?,?,?)",
+                [(session_id, i, qid, topic, domain, _iso(now))
+                 for i, (qid, topic, domain) in enumerate(questions)])
+
+    def save_exam_answer(self, session_id: int, position: int, chosen: str | None,
+                         correct: bool | None, flagged: bool, now: datetime) -> None:
+        """Save one exam question's current answer and flag (committed at once).
+
+        Raises:
+            ProgressError: when the database cannot be written.
+        """
+        with self._write() as c:
+            c.execute("UPDATE exam_answers SET chosen = ?, correct = ?, flagged = ?, changed_at = ?"
+                      " WHERE session_id = ? AND position = ?",
+                      (chosen, None if correct is None else int(correct), int(flagged),
+                       _iso(now), session_id, position))
+
+    def exam_answers(self, session_id: int) -> list[ExamAnswer]:
+        """The saved state of every question of one mock exam, in exam order.
+
+        Raises:
+            ProgressError: when the database cannot be read.
+        """
+        rows = self._read("SELECT position, question_id, topic, domain, chosen, correct, flagged"
+                          " FROM exam_answers WHERE session_id = ? ORDER BY position",
+                          (session_id,))
+        with self._decoding():
+            return [ExamAnswer(int(r[0]), str(r[1]), str(r[2]), int(r[3]), r[4],
+                               None if r[5] is None else bool(r[5]), bool(r[6])) for r in rows]
+
+    def finish_exam(self, row: ExamRow) -> None:
+        """Save a scored mock exam. Raises ProgressError."""
+        import json
+
+        per_domain = json.dumps({str(d): list(v) for d, v in sorted(row.per_domain.items())})
+        with self._write() as c:
+            c.execute("INSERT OR REPLACE INTO exams (session_id, finished_at, total, correct,"
+                      " scaled, passed, per_domain) VALUES (?,?,?,?,?,?,?)",
+                      (row.session_id, _iso(row.finished_at), row.total, row.correct, row.scaled,
+                       int(row.passed), per_domain))
+
+    def exams(self) -> list[ExamRow]:
+        """Every scored mock exam, oldest first. Raises ProgressError."""
+        import json
+
+        rows = self._read("SELECT session_id, finished_at, total, correct, scaled, passed,"
+                          " per_domain FROM exams ORDER BY session_id")
+        with self._decoding():
+            return [ExamRow(int(r[0]), datetime.fromisoformat(r[1]), int(r[2]), int(r[3]),
+                            int(r[4]), bool(r[5]),
+                            {int(d): (int(v[0]), int(v[1])) for d, v in json.loads(r[6]).items()})
+                    for r in rows]
