@@ -89,7 +89,7 @@ def test_async_cost_matches_the_simulator(volume: float, days: float) -> None:
     f = facts(requests_per_day=volume)
     engine = recommend(f).estimates["async_inference"]
     assert engine.instances == 1, "these volumes are in the scale-to-zero regime"
-    sim = simulate(f, {"type": "async_inference", "instance_type": f["instance_type"], "instance_count": 0,
+    sim = simulate(f, {"type": "async_inference", "instance_type": f["instance_type"], "instance_count": 1,
                        "autoscaling": {"min_instances": service_facts.limit("async_inference.min_instances"),
                                        "max_instances": engine.instances}},
                    days=days, warmup_s=3600.0)

@@ -142,7 +142,7 @@ def any_deployment(draw, name: str) -> dict:
                 "max_concurrency": draw(st.integers(1, 20)), "provisioned_concurrency": draw(st.integers(0, 1)),
                 "idle_timeout": draw(st.floats(0, 900)), "service_time": svc}
     if kind == "async_inference":
-        count = draw(st.integers(0, 2))
+        count = draw(st.integers(1, 2))
         return {"name": name, "type": kind, "instance_count": count,
                 "max_concurrent_invocations_per_instance": draw(st.integers(1, 3)), "service_time": svc,
                 "request_ttl": draw(st.floats(60, 3600)),
