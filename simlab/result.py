@@ -150,7 +150,7 @@ class Result:
                 "Invocation5XXErrors": count(sel & np.isin(log.error, [Err.TIMEOUT, Err.MODEL_ERROR])),
                 "ModelLatency": model_us, "OverheadLatency": over_us,
                 "InstanceCount": instances, "InvocationsPerInstance": per_inst,
-                "CPUUtilization": np.minimum(cpu, 100.0),
+                "CPUUtilization": cpu,  # raw: above 100 when capacity changed within the minute
             }))
         return pd.concat(frames, ignore_index=True)
 
