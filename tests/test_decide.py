@@ -25,7 +25,6 @@ from simlab.decide.costmodel import (
     cold_start_quantile_s,
     endpoint_size,
     estimate_all,
-    serverless_cost_per_request,
 )
 from simlab.decide.engine import derive
 from simlab.decide.render import regenerate
@@ -163,12 +162,19 @@ def test_crossover_is_where_costs_meet() -> None:
         est["real_time_endpoint"].monthly_cost_usd, rel=1e-9)
 
 
-def test_crossover_reads_prices() -> None:
-    per_request = serverless_cost_per_request(1.5, 0.5, 2048)
-    hourly = service_facts.instance("ml.m5.large").price_per_hour
-    assert crossover_requests_per_day(1.5, 0.5) == pytest.approx(hourly * 24 / per_request)
-    assert crossover_requests_per_day(1.5, 0.5, memory_mb=4096) < crossover_requests_per_day(1.5, 0.5)
-    assert crossover_requests_per_day(1.5, 0.5, instance_type="ml.m5.xlarge") > _crossover()
+def test_crossover_worked_example() -> None:
+    """By hand, with the prices in simlab/data (us-east-1): one request of 1.5 s at 2048 MB is
+    1.5 × 2 = 3 GB-s × $0.00002 = $0.00006 of compute, plus 0.5 MB / 1024 × $0.016 per GB
+    = $0.0000078125 of data: $0.0000678125. One ml.m5.large for a day: 24 × $0.115 = $2.76.
+    Break-even: 2.76 / 0.0000678125 ≈ 40,700 requests/day."""
+    assert service_facts.price("serverless_compute_per_gb_s") == 0.00002
+    assert service_facts.price("serverless_data_per_gb") == 0.016
+    assert service_facts.instance("ml.m5.large").price_per_hour == 0.115
+    assert crossover_requests_per_day(1.5, 0.5) == pytest.approx(2.76 / 0.0000678125, rel=1e-12)
+    # twice the memory doubles the compute: 2.76 / (0.00012 + 0.0000078125)
+    assert crossover_requests_per_day(1.5, 0.5, memory_mb=4096) == pytest.approx(2.76 / 0.0001278125, rel=1e-12)
+    # ml.m5.xlarge at $0.23/h: 5.52 USD/day
+    assert crossover_requests_per_day(1.5, 0.5, instance_type="ml.m5.xlarge") == pytest.approx(5.52 / 0.0000678125)
 
 
 def _cost_sweep() -> list[tuple[str, float]]:
