@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from helpers import rt, run, scenario
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -108,6 +109,12 @@ def check_physics(res) -> None:
         # billed seconds cover every busy second (per minute, and utilization ≤ 1 unclipped)
         util = res.summary()["deployments"][name]["utilization"]
         assert util is not None and util <= 1.0 + 1e-6, (name, util)  # None would hide a NaN
+        if d.leases and kind != "serverless_inference":  # utilization is what the records say
+            w0, w1 = d.window()
+            busy_w = np.clip(np.minimum(s + busy, w1) - np.maximum(s, w0), 0, None).sum()
+            cap_w = sum(max(0.0, min(end if np.isnan(le.t1) else le.t1, w1) - max(le.t0, w0)) * le.workers
+                        for le in d.leases)
+            assert util == pytest.approx(busy_w / cap_w if cap_w > 0 else 0.0, abs=2e-6), (name, util)
         if d.leases:
             n_min = int(np.ceil(end / 60.0))
             edges = np.arange(n_min + 1) * 60.0
@@ -117,7 +124,18 @@ def check_physics(res) -> None:
                 cap += np.clip(np.minimum(t1, edges[1:]) - np.maximum(le.t0, edges[:-1]), 0, None) * le.workers
             used = per_minute_busy(s, np.minimum(busy, end - s), n_min)  # billing stops at the end
             assert (used <= cap + EPS).all(), (name, np.flatnonzero(used > cap + EPS)[:5])
-        elif kind == "serverless_inference":  # billed per request: every served second, rounded up
+        if kind in ("real_time_endpoint", "serial_inference_pipeline", "async_inference"):
+            # one lease per instance, in instance order per variant: each request runs inside its
+            # own instance's lease (until the run ends, where billing stops)
+            for v in np.unique(log.variant[started]):
+                mine = [le for le in d.leases if le.variant == v]
+                on = started & (log.variant == v)
+                t0 = np.array([le.t0 for le in mine])[log.instance[on]]
+                t1 = np.array([end if np.isnan(le.t1) else le.t1 for le in mine])[log.instance[on]]
+                s_v = log.t_start[on]
+                assert (s_v >= t0 - EPS).all(), (name, "started before its instance was billed")
+                assert (np.minimum(s_v + log.busy_s[on], end) <= t1 + EPS).all(), (name, "ran unbilled")
+        if kind == "serverless_inference":  # billed per request: every served second, rounded up
             sel = d.measured() & started
             secs = log.busy_s[sel] if facts.limit("serverless_inference.bills_cold_start") else log.model_s[sel]
             assert d.compute_gb_seconds(d.measured()) >= secs.sum() * d.memory_mb / 1024 - EPS, name
