@@ -28,6 +28,8 @@ def test_latency_stats_of_one_to_a_hundred() -> None:
     # numpy's default (linear) percentile of 1..100: position q/100·99 from 1 → 1 + 0.99·q
     stats = latency_stats(np.arange(1, 101, dtype=float))
     assert stats == {"mean": 50.5, "p50": 50.5, "p90": 90.1, "p95": 95.05, "p99": 99.01, "max": 100.0}
+    # reported to the microsecond (3 decimals of ms), every statistic
+    assert set(latency_stats(np.array([0.12345, 0.12345])).values()) == {0.123}
     assert latency_stats(np.array([])) == {"mean": None, "p50": None, "p90": None, "p95": None,
                                            "p99": None, "max": None}
 
@@ -73,6 +75,8 @@ def test_outcome_by_hand() -> None:
                             Outcome.COMPLETED]
     assert log.outcome(0.5).tolist()[:3] == [Outcome.IN_FLIGHT] * 3
     assert log.nbytes() == 5 * (2 + 4 + 8 + 8 + 8 + 8 + 8 + 1 + 1 + 2)
+    assert got.dtype == np.int8  # one byte per request (the memory budget of bench/)
+    assert (RequestLog(3).instance == -1).all()  # −1 = no instance took it (the requests frame shows it)
 
 
 def test_http_status_of_each_error_is_the_real_service_s() -> None:
