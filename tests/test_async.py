@@ -155,7 +155,8 @@ def test_conservation_determinism_and_extras() -> None:
     d = run(cfg, wl, duration=6 * 3600, warmup=600, seed=5)
     a = d.summary()
     assert json.dumps(a) == json.dumps(run(cfg, wl, duration=6 * 3600, warmup=600, seed=5).summary())
-    assert a["arrived"] == a["completed"] + a["failed"] + a["throttled"] + a["in_flight"]
+    expired = d.log.error == Err.EXPIRED  # left the backlog unserved exactly request_ttl after arrival
+    assert np.allclose((d.log.t_done - d.sim.workload.t)[expired], 120) and np.isnan(d.log.t_start[expired]).all()
     assert a["expired"] > 0 and a["errors"]["payload_too_large"] > 0 and a["cost_usd"] >= 0
     assert a["max_backlog"] > 0 and a["time_in_backlog_ms"]["p99"] >= a["time_in_backlog_ms"]["p50"]
     taken = d.measured() & np.isfinite(d.log.t_start)  # every request a worker took, done or not
