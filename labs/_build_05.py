@@ -234,7 +234,7 @@ def deployments_for(f, est, kinds):
                                  "memory_mb": f["memory_mb"], "max_concurrency": 200,
                                  "service_time": svc_ms},
         "async_inference": {"name": "async", "type": "async_inference",
-                            "instance_type": f["instance_type"], "instance_count": 0,
+                            "instance_type": f["instance_type"], "instance_count": 1,
                             "service_time": svc_ms,
                             "autoscaling": {"min_instances": 0,
                                             "max_instances": est["async_inference"].instances}},

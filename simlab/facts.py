@@ -23,6 +23,7 @@ class Limit:
     unit: str
     source: str
     notes_claim: str | None = None
+    scope: str | None = None  # what the value covers when the service has exceptions
 
 
 @dataclass(frozen=True)

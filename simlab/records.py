@@ -15,14 +15,14 @@ class Err(enum.IntEnum):
     NONE = 0
     PAYLOAD_TOO_LARGE = 1  # ValidationError, HTTP 413
     TIMEOUT = 2  # model did not answer within the service's limit
-    THROTTLED = 3  # ThrottlingException, HTTP 429
+    THROTTLED = 3  # ThrottlingException, HTTP 400 (serverless MaxConcurrency; AWS CommonErrors)
     EXPIRED = 4  # async request TTL passed before processing
     MODEL_ERROR = 5  # the container failed the request (e.g. a malformed record)
-    NOT_READY = 6  # ModelNotReadyException, HTTP 429 (MME model still loading, serverless provisioning)
+    NOT_READY = 6  # ModelNotReadyException, HTTP 429 (MME model still loading)
 
 
 # HTTP status and the error name the real service returns, per error code
-STATUS_OF = {Err.NONE: 200, Err.PAYLOAD_TOO_LARGE: 413, Err.TIMEOUT: 424, Err.THROTTLED: 429,
+STATUS_OF = {Err.NONE: 200, Err.PAYLOAD_TOO_LARGE: 413, Err.TIMEOUT: 424, Err.THROTTLED: 400,
              Err.EXPIRED: 410, Err.MODEL_ERROR: 424, Err.NOT_READY: 429}
 ERROR_NAMES = {Err.NONE: "", Err.PAYLOAD_TOO_LARGE: "ValidationError", Err.TIMEOUT: "ModelError (timeout)",
                Err.THROTTLED: "ThrottlingException", Err.EXPIRED: "RequestExpired",

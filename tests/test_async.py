@@ -82,11 +82,12 @@ def test_scales_to_zero_when_quiet_and_back_from_zero() -> None:
 
 
 def test_without_the_step_policy_zero_capacity_waits_for_the_target_tracking_alarm() -> None:
-    """Scale-from-zero off: 3 requests never exceed target 5 → nothing is ever launched."""
+    """Scale-from-zero off: the initial instance scales in to zero after 15 quiet minutes (+ the
+    scale-in cooldown); then 3 requests at 1 h never exceed target 5 → nothing is launched again."""
     cfg = {**SCALE_TO_ZERO, "scale_from_zero": False}
-    d = run({"instance_count": 0, "service_time": 1000, "autoscaling": cfg}, at(["10m"], n=3), duration=2 * 3600)
-    assert d.summary()["in_flight"] == 3 and not d.leases and d.cost_usd() == 0.0
-    many = run({"instance_count": 0, "service_time": 1000, "autoscaling": cfg}, at(["10m"], n=12), duration=2 * 3600)
+    d = run({"instance_count": 1, "service_time": 1000, "autoscaling": cfg}, at(["1h"], n=3), duration=3 * 3600)
+    assert d.summary()["in_flight"] == 3 and len(d.leases) == 1 and d.leases[0].t1 < 3600
+    many = run({"instance_count": 1, "service_time": 1000, "autoscaling": cfg}, at(["1h"], n=12), duration=3 * 3600)
     assert many.summary()["completed"] == 12  # backlog 12 > 5 for 3 datapoints → scale out
 
 
@@ -154,7 +155,8 @@ def test_conservation_determinism_and_extras() -> None:
     d = run(cfg, wl, duration=6 * 3600, warmup=600, seed=5)
     a = d.summary()
     assert json.dumps(a) == json.dumps(run(cfg, wl, duration=6 * 3600, warmup=600, seed=5).summary())
-    assert a["arrived"] == a["completed"] + a["failed"] + a["throttled"] + a["in_flight"]
+    expired = d.log.error == Err.EXPIRED  # left the backlog unserved exactly request_ttl after arrival
+    assert np.allclose((d.log.t_done - d.sim.workload.t)[expired], 120) and np.isnan(d.log.t_start[expired]).all()
     assert a["expired"] > 0 and a["errors"]["payload_too_large"] > 0 and a["cost_usd"] >= 0
     assert a["max_backlog"] > 0 and a["time_in_backlog_ms"]["p99"] >= a["time_in_backlog_ms"]["p50"]
     taken = d.measured() & np.isfinite(d.log.t_start)  # every request a worker took, done or not
@@ -165,16 +167,17 @@ def test_conservation_determinism_and_extras() -> None:
 def test_metrics_frame_has_async_columns() -> None:
     from simlab.result import Result
 
-    raw = scenario({"instance_count": 0, "service_time": 30_000, "autoscaling": SCALE_TO_ZERO},
-                   at(["10m"], n=4), duration=3600)
+    raw = scenario({"instance_count": 1, "service_time": 30_000, "autoscaling": SCALE_TO_ZERO},
+                   at(["1h"], n=4), duration=2 * 3600)
     res = Result(Simulation(scenario_from_dict(raw)).run())
     m = res.metrics.set_index("minute")
     cols = {"ApproximateBacklogSize", "ApproximateBacklogSizePerInstance", "ApproximateAgeOfOldestRequest",
             "HasBacklogWithoutCapacity", "ExpiredRequests"}
     assert cols <= set(m.columns)
-    assert m.loc[10, "HasBacklogWithoutCapacity"] == 1 and m.loc[10, "ApproximateBacklogSize"] == 4
-    assert m.loc[10, "ApproximateAgeOfOldestRequest"] == pytest.approx(60)
-    assert m.loc[50, "ApproximateBacklogSize"] == 0 and m["HasBacklogWithoutCapacity"].sum() == 6
+    assert m.loc[:59, "HasBacklogWithoutCapacity"].sum() == 0  # the initial instance, then nothing queued
+    assert m.loc[60, "HasBacklogWithoutCapacity"] == 1 and m.loc[60, "ApproximateBacklogSize"] == 4
+    assert m.loc[60, "ApproximateAgeOfOldestRequest"] == pytest.approx(60)
+    assert m.loc[100, "ApproximateBacklogSize"] == 0 and m["HasBacklogWithoutCapacity"].sum() == 6
     assert res.summary()["deployments"]["as"]["max_backlog"] == 4
 
 
@@ -182,7 +185,9 @@ def test_metrics_frame_has_async_columns() -> None:
 BAD = [
     ({"max_concurrent_invocations_per_instance": 0}, "max_concurrent_invocations_per_instance", "≥ 1"),
     ({"max_concurrent_invocations_per_instance": 1001}, "max_concurrent_invocations_per_instance", "≤ 1000"),
-    ({"instance_count": 0}, "instance_count", "needs autoscaling"),
+    ({"instance_count": 0}, "instance_count", "InitialInstanceCount ≥ 1"),
+    ({"instance_count": 0, "autoscaling": {"min_instances": 0, "max_instances": 2}}, "instance_count",
+     "min_instances 0"),
     ({"request_ttl": 59}, "request_ttl", "≥ 60"),
     ({"request_ttl": "6h1s"}, "request_ttl", "≤ 21600"),
     ({"invocation_timeout": 3601}, "invocation_timeout", "≤ 3600"),
@@ -204,7 +209,7 @@ def test_bad_input_names_the_field(patch: dict, field: str, text: str) -> None:
 def test_edges_accepted() -> None:
     for patch in ({"request_ttl": 60}, {"request_ttl": "6h"}, {"invocation_timeout": 3600},
                   {"max_concurrent_invocations_per_instance": 1000},
-                  {"instance_count": 0, "autoscaling": {"min_instances": 0, "max_instances": 1}}):
+                  {"instance_count": 1, "autoscaling": {"min_instances": 0, "max_instances": 1}}):
         scenario_from_dict(scenario(patch, at(["10m"])))
 
 

@@ -127,3 +127,41 @@ def test_least_outstanding_requests_waits_less_than_random() -> None:
     split = theory.mmc_mean_wait(lam / c, 100.0, 1)
     assert pooled < w["LEAST_OUTSTANDING_REQUESTS"] < w["RANDOM"]
     assert w["RANDOM"] == pytest.approx(split, rel=0.15)
+
+
+def wait_quantile_s(q: float):
+    def metric(res) -> float:
+        req = res.requests
+        done = req.loc[req.measured & (req.outcome == "completed")]
+        return float(np.percentile(done.wait_ms, 100 * q) / 1000)
+    return metric
+
+
+@pytest.mark.parametrize(("c", "rho", "q"), [(1, 0.8, 0.99), (4, 0.85, 0.99), (4, 0.85, 0.95)])
+def test_mmc_wait_quantile_matches_simulation(c: int, rho: float, q: float) -> None:
+    """theory.mmc_wait_quantile (used by the decision engine to size endpoints) against the
+    simulated q-quantile of the wait, over R seeds."""
+    raw = mmc(c, rho, n_requests=150_000)
+    lam, mu = rho * c * 100.0, 100.0
+    expected = theory.mmc_wait_quantile(q, lam, mu, c)
+    assert expected > 0
+    assert_matches(replicate(raw, wait_quantile_s(q)), expected, max_rel_halfwidth=0.15)
+
+
+def test_min_servers_for_p99_is_the_smallest_fleet_the_simulation_agrees_with() -> None:
+    """λ = 330/s on 10 ms requests (offered load 3.3): choose a p99-wait target between the theory's
+    p99 for 4 and 5 workers. min_servers_for_p99 answers 5; the simulation's p99 (R seeds, 99.9 %
+    interval) is below the target with 5 workers and above it with 4."""
+    lam, mu = 330.0, 100.0
+    q4, q5 = theory.mmc_wait_quantile(0.99, lam, mu, 4), theory.mmc_wait_quantile(0.99, lam, mu, 5)
+    target = math.sqrt(q4 * q5)  # q4 ≈ 0.059 s, q5 ≈ 0.020 s: well apart
+    assert theory.min_servers_for_p99(lam, mu, target) == 5
+    for c, below in ((5, True), (4, False)):
+        raw = scenario(rt(workers_per_instance=c, service_time={"dist": "exponential", "mean_ms": 10}),
+                       rate=lam, duration=400, warmup=20)
+        p99 = replicate(raw, wait_quantile_s(0.99))
+        half = stats.t.ppf(1 - (1 - CONFIDENCE) / 2, R - 1) * p99.std(ddof=1) / math.sqrt(R)
+        if below:
+            assert p99.mean() + half < target, (c, p99.mean(), half, target)
+        else:
+            assert p99.mean() - half > target, (c, p99.mean(), half, target)

@@ -38,7 +38,7 @@ from simlab.distributions import Dist
 from simlab.errors import Problem
 from simlab.metrics import COUNT, METRIC_PERIOD_S, SAMPLES, RequestMetric
 from simlab.records import Err
-from simlab.schema import Bool, Duration, Field, Float, Int, Nested, Schema, Str, ordered
+from simlab.schema import Bool, Duration, Field, Float, Int, Invalid, Nested, Schema, Str, ordered
 
 __all__ = ["AsyncEndpoint", "SCHEMA", "ASYNC_AUTOSCALING_SCHEMA"]
 
@@ -76,11 +76,18 @@ ASYNC_AUTOSCALING_SCHEMA = Schema("async autoscaling", [
 ], checks=(ordered("min_instances", "max_instances"),))
 
 
+class _InitialCount(Int):
+    """InitialInstanceCount: ≥ 1 for every endpoint, async included (CreateEndpointConfig)."""
+
+    def convert(self, raw: Any, path: str) -> int:
+        if raw == 0 and not isinstance(raw, bool):
+            raise Invalid("must be an integer ≥ 1: an asynchronous endpoint is created with "
+                          "InitialInstanceCount ≥ 1; to reach zero instances, add autoscaling with "
+                          "min_instances 0 (it scales in to zero when the queue is empty)", raw)
+        return super().convert(raw, path)
+
+
 def _fleet_check(cfg: dict, path: str) -> list[Problem]:
-    auto, n = cfg.get("autoscaling"), cfg["instance_count"]
-    if auto is None and n < 1:
-        return [Problem(f"{path}.instance_count", "must be ≥ 1 without autoscaling (0 needs autoscaling "
-                        "with min_instances 0, which can scale up from zero)", str(n))]
     return count_within_scaling(cfg, path)
 
 
@@ -90,8 +97,8 @@ SCHEMA = Schema("async_inference", [
     Field("model_version", Int(min=0, max=0), default=0, doc="model version served (only version 0 exists when a run starts; retraining registers later ones)"),
     Field("instance_type", InstanceTypeKind(), default="ml.m5.large", doc="instance type from the catalog "
           "(billed per instance-second at the hosting rate, UNCONFIRMED for async)"),
-    Field("instance_count", Int(min=0), default=1, unit="instances",
-          doc="InitialInstanceCount; 0 only with autoscaling min_instances 0"),
+    Field("instance_count", _InitialCount(min=1), default=1, unit="instances",
+          doc="InitialInstanceCount (≥ 1; autoscaling with min_instances 0 scales in to zero later)"),
     Field("max_concurrent_invocations_per_instance",
           Int(min=1, max=facts.limit(_L + "max_concurrent_invocations_per_instance")), default=1,
           unit="requests",

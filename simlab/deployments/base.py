@@ -214,7 +214,7 @@ class Deployment:
         if cap <= 0:
             return 0.0
         w0, w1 = self.window()
-        return min(1.0, busy_seconds(self.log.t_start, self.log.busy_s, w0, w1) / cap)
+        return busy_seconds(self.log.t_start, self.log.busy_s, w0, w1) / cap  # raw, never clipped
 
     def instance_hours(self) -> float:
         return self.lease_seconds() / 3600.0

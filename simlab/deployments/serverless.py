@@ -4,7 +4,7 @@ Each instance serves one request at a time. A request goes to an idle provisione
 there is one, else to the most recently used idle on-demand instance (MRU), else a new instance is
 started: a cold start, whose set-up time (ModelSetupTime) delays the response and is reported as
 OverheadLatency, as CloudWatch does. When the requests in progress would exceed
-``max_concurrency`` the request is throttled (HTTP 429). An idle on-demand instance is reclaimed
+``max_concurrency`` the request is throttled (ThrottlingException, HTTP 400). An idle on-demand instance is reclaimed
 ``idle_timeout`` after its last request finished; provisioned instances are always warm.
 
 Because routing depends only on arrivals and earlier completions, requests are processed in one
@@ -74,7 +74,7 @@ SCHEMA = Schema("serverless_inference", [
               "`service_time_at_mb`, the compute speed"),
     Field("max_concurrency", Int(min=1, max=facts.limit(_L + "max_concurrency")), unit="requests",
           doc="ServerlessConfig.MaxConcurrency (required by the API; 1–200, facts "
-              "serverless_inference.max_concurrency): requests in progress beyond it are throttled (429)"),
+              "serverless_inference.max_concurrency): requests in progress beyond it are throttled (ThrottlingException, HTTP 400)"),
     Field("provisioned_concurrency", Int(min=0, max=facts.limit(_L + "max_provisioned_concurrency")),
           default=0, unit="instances",
           doc="ServerlessConfig.ProvisionedConcurrency (0 = none; ≤ max_concurrency): instances kept "

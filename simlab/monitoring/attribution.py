@@ -114,7 +114,13 @@ def ndcg(baseline: np.ndarray, live: np.ndarray) -> float:
 
 
 def analysis_json(names: tuple[str, ...], importance: np.ndarray, method: str, score: float | None = None) -> dict:
-    """A Clarify-style analysis.json with global attributions (method: linear or saabas)."""
+    """A Clarify-style analysis.json with global attributions (method: linear or saabas).
+
+    The field keeps Clarify's name ``global_shap_values`` so readers of the real file read this
+    one, but the method key says what the numbers are: exact SHAP values for a linear model with
+    independent features; for trees **Saabas** path attributions, which are not SHAP values
+    (TreeSHAP averages over feature orderings; Saabas follows the one path of each row).
+    """
     out: dict = {"version": "1.0", "explanations": {method: {"label0": {
         "global_shap_values": {n: float(v) for n, v in zip(names, importance, strict=True)}}}}}
     if score is not None:

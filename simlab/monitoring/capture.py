@@ -7,12 +7,11 @@ as sent: drifted, an empty field for a missing value, the token for a new catego
 response as CSV (P(class 1) for binary models, the label for multiclass, the value for regression),
 ``inferenceTime`` = the request's arrival on the simulated clock (simlab.monitoring.timestamps),
 ``inferenceId`` = the client's id ``req-<index>`` (the same request has the same id on every
-deployment) and a deterministic ``eventId`` (a UUID derived from deployment and request).
+deployment) and a deterministic ``eventId`` (a name-based UUID 5 of deployment and request).
 """
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Iterator
 
@@ -25,10 +24,14 @@ from simlab.records import Err
 __all__ = ["Capture", "event_id", "inference_id", "csv_rows"]
 
 
+#: Namespace of simlab's eventIds (uuid5 of the URL below: fixed, so ids are reproducible).
+EVENT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "simlab:data-capture/eventId")
+
+
 def event_id(deployment: str, i: int) -> str:
-    """Deterministic eventId (UUID) of request ``i`` captured by ``deployment``."""
-    digest = hashlib.blake2b(f"{deployment}/{i}".encode(), digest_size=16).digest()
-    return str(uuid.UUID(bytes=digest, version=4))
+    """eventId of request ``i`` captured by ``deployment``: a name-based UUID (version 5), which
+    is what it is — deterministic, not random (the real service's ids are random)."""
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{deployment}/{i}"))
 
 
 def inference_id(i: int) -> str:

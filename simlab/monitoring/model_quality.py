@@ -1,8 +1,9 @@
 """Model-quality metrics per problem type, as a Model Monitor model-quality job computes them.
 
 Binary: accuracy, precision, recall, f1 (of label 1) and auc (of P(1)); multiclass: accuracy and
-support-weighted precision/recall/f1; regression: mae, rmse, r2. A metric that is undefined on
-the window (e.g. precision with no predicted positives) is NaN and never alarms. Standard
+support-weighted precision/recall/f1; regression: mae, rmse, r2 — all from ``sklearn.metrics``.
+A metric that is undefined on the window (e.g. precision with no predicted positives:
+``zero_division=nan``) is NaN and never alarms. Standard
 deviations are reported, as Model Monitor does, only with at least 200 samples: for proportions
 (accuracy, precision, recall) the binomial standard error; other metrics get none.
 """
@@ -23,50 +24,31 @@ _SECTION = {"binary": "binary_classification_metrics", "multiclass": "multiclass
             "regression": "regression_metrics"}
 
 
-def _ratio(a: float, b: float) -> float:
-    return a / b if b else math.nan
-
-
-def _auc(y: np.ndarray, score: np.ndarray) -> float:
-    from scipy.stats import rankdata
-
-    pos = y == 1
-    n1, n0 = int(pos.sum()), int((~pos).sum())
-    if n1 == 0 or n0 == 0:
-        return math.nan
-    ranks = rankdata(score)
-    return float((ranks[pos].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
-
-
 def _binary(y: np.ndarray, pred: np.ndarray, score: np.ndarray) -> dict[str, float]:
-    tp = float(np.sum((pred == 1) & (y == 1)))
-    fp = float(np.sum((pred == 1) & (y != 1)))
-    fn = float(np.sum((pred != 1) & (y == 1)))
-    p, r = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
-    f1 = _ratio(2 * p * r, p + r) if not (math.isnan(p) or math.isnan(r)) else math.nan
-    return {"accuracy": float(np.mean(pred == y)), "precision": p, "recall": r, "f1": f1, "auc": _auc(y, score)}
+    from sklearn import metrics as skm
+
+    undefined = {"zero_division": np.nan}  # NaN, not 0: an undefined metric never alarms
+    kw = {"pos_label": 1, "labels": [0, 1], **undefined}
+    return {"accuracy": float(skm.accuracy_score(y, pred)),
+            "precision": float(skm.precision_score(y, pred, **kw)),
+            "recall": float(skm.recall_score(y, pred, **kw)),
+            "f1": float(skm.f1_score(y, pred, **kw)),
+            "auc": float(skm.roc_auc_score(y, score)) if np.unique(y).size == 2 else math.nan}
 
 
 def _multiclass(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    classes, support = np.unique(y, return_counts=True)
-    prec, rec, f1 = [], [], []
-    for c in classes:
-        tp = float(np.sum((pred == c) & (y == c)))
-        pc, rc = _ratio(tp, float(np.sum(pred == c))), _ratio(tp, float(np.sum(y == c)))
-        pc = 0.0 if math.isnan(pc) else pc  # scikit-learn's zero_division=0
-        prec.append(pc)
-        rec.append(rc)
-        f1.append(_ratio(2 * pc * rc, pc + rc) if pc + rc else 0.0)
-    w = support / support.sum()
-    return {"accuracy": float(np.mean(pred == y)), "weighted_precision": float(np.dot(w, prec)),
-            "weighted_recall": float(np.dot(w, rec)), "weighted_f1": float(np.dot(w, f1))}
+    from sklearn import metrics as skm
+
+    p, r, f, _ = skm.precision_recall_fscore_support(y, pred, average="weighted", zero_division=0)
+    return {"accuracy": float(skm.accuracy_score(y, pred)), "weighted_precision": float(p),
+            "weighted_recall": float(r), "weighted_f1": float(f)}
 
 
 def _regression(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    err = pred - y
-    ss_tot = float(np.sum((y - y.mean()) ** 2))
-    return {"mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(np.mean(err ** 2))),
-            "r2": 1.0 - float(np.sum(err ** 2)) / ss_tot if ss_tot > 0 else math.nan}
+    from sklearn import metrics as skm
+
+    return {"mae": float(skm.mean_absolute_error(y, pred)), "rmse": float(skm.root_mean_squared_error(y, pred)),
+            "r2": float(skm.r2_score(y, pred)) if np.ptp(y) > 0 else math.nan}  # R² of a constant: undefined
 
 
 def quality_metrics(task: str, y: np.ndarray, pred: np.ndarray, score: np.ndarray | None = None) -> dict[str, float]:
@@ -105,8 +87,11 @@ def statistics_json(task: str, metrics: dict[str, float], n: int, t: float, conf
 
 def confusion_matrix(y: np.ndarray, pred: np.ndarray) -> dict:
     """``{"actual": {"predicted": count}}`` as the real statistics.json holds it."""
+    from sklearn.metrics import confusion_matrix as sk_confusion
+
     labels = sorted(set(np.unique(y).tolist()) | set(np.unique(pred).tolist()))
-    return {str(a): {str(p): float(np.sum((y == a) & (pred == p))) for p in labels} for a in labels}
+    counts = sk_confusion(y, pred, labels=labels)
+    return {str(a): {str(p): float(counts[i, j]) for j, p in enumerate(labels)} for i, a in enumerate(labels)}
 
 
 def alarm_violation(metrics: dict[str, float], alarm: dict | None) -> dict | None:

@@ -117,14 +117,20 @@ class MonitoringResults:
         pred, (_, proba) = ep.scores.labels(idx, ep.cbpe.threshold), ep.scores.get(idx)
         est = ep.cbpe.correctness(idx, sim.duration)[0] if proba is not None else None
         y = self.run.truth.label[idx]
-        b = (sim.workload.t[idx] // bin_s).astype(np.int64)
-        rows = []
-        for k in np.unique(b):
-            s = b == k
-            regression = proba is None
-            quality = float(np.mean(np.abs(pred[s] - y[s]))) if regression else float(np.mean(pred[s] == y[s]))
-            rows.append({"deployment": ep.name, "t_s": float(k * bin_s), "requests": int(s.sum()),
-                         "mae" if regression else "accuracy": quality,
-                         "estimated_accuracy": np.nan if regression else float(np.mean(est[s])),
-                         "model_version": int(ep.dep.log.model_version[idx[s]].max())})
-        return pd.DataFrame(rows)
+        regression = proba is None
+        if idx.size == 0:
+            return pd.DataFrame([])
+        est = np.full(idx.size, np.nan) if regression else np.asarray(est, dtype=float)
+        per = pd.DataFrame({"bin": (sim.workload.t[idx] // bin_s).astype(np.int64),
+                            "quality": np.abs(pred - y) if regression else (pred == y).astype(float),
+                            "est": est, "est_nan": np.isnan(est),
+                            "model_version": ep.dep.log.model_version[idx].astype(np.int64)})
+        g = per.groupby("bin", sort=True).agg(requests=("quality", "size"), quality=("quality", "mean"),
+                                              est=("est", "mean"), est_nan=("est_nan", "any"),
+                                              model_version=("model_version", "max"))
+        return pd.DataFrame({"deployment": ep.name, "t_s": g.index.to_numpy() * float(bin_s),
+                             "requests": g.requests.to_numpy(dtype=int),
+                             "mae" if regression else "accuracy": g.quality.to_numpy(),
+                             # one uncalibrated request makes the bin's estimate NaN (as np.mean did)
+                             "estimated_accuracy": np.where(g.est_nan, np.nan, g.est).astype(float),
+                             "model_version": g.model_version.to_numpy(dtype=int)})

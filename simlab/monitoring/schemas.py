@@ -9,7 +9,7 @@ __all__ = ["CAPTURE_RECORD", "GROUND_TRUTH_RECORD", "STATISTICS", "CONSTRAINTS",
 
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _ISO = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$"
-_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"  # RFC 4122 (simlab: v5)
 _NUM = {"type": "number"}
 _NUM_OR_NULL = {"type": ["number", "null"]}
 

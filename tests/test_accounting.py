@@ -1,0 +1,153 @@
+"""Accounting, records and routing against hand calculations and brute force written out here."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from helpers import rt, scenario
+
+from simlab.accounting import busy_seconds, latency_stats, overlap, per_minute_busy, rnd
+from simlab.records import STATUS_OF, Err, Outcome, RequestLog
+from simlab.scenario import scenario_from_dict
+from simlab.schema import Invalid
+from simlab.simulation import Simulation
+
+
+def test_rnd_keeps_undefined_values_undefined() -> None:
+    assert rnd(None) is None
+    assert rnd(float("nan")) is None
+    assert rnd(float("inf")) is None
+    assert rnd(1.23456789, 3) == 1.235
+    assert rnd(2.0000004) == 2.0
+    assert isinstance(rnd(np.float32(1.5)), float)
+
+
+def test_latency_stats_of_one_to_a_hundred() -> None:
+    # numpy's default (linear) percentile of 1..100: position q/100·99 from 1 → 1 + 0.99·q
+    stats = latency_stats(np.arange(1, 101, dtype=float))
+    assert stats == {"mean": 50.5, "p50": 50.5, "p90": 90.1, "p95": 95.05, "p99": 99.01, "max": 100.0}
+    # reported to the microsecond (3 decimals of ms), every statistic
+    assert set(latency_stats(np.array([0.12345, 0.12345])).values()) == {0.123}
+    assert latency_stats(np.array([])) == {"mean": None, "p50": None, "p90": None, "p95": None,
+                                           "p99": None, "max": None}
+
+
+def test_overlap_by_hand() -> None:
+    got = overlap(np.array([0.0, 5.0, 12.0, -3.0]), np.array([4.0, 15.0, 20.0, 30.0]), 2.0, 10.0)
+    np.testing.assert_array_equal(got, [2.0, 5.0, 0.0, 8.0])
+
+
+def test_busy_seconds_ignores_requests_no_worker_took() -> None:
+    # request 1 never started (NaN start, busy 100 s): it must not count, and must not poison the sum
+    t_start = np.array([0.0, np.nan, 10.0])
+    busy = np.array([5.0, 100.0, 5.0])
+    assert busy_seconds(t_start, busy, 0.0, 12.0) == 5.0 + 2.0
+    assert busy_seconds(t_start, busy, 3.0, 100.0) == 2.0 + 5.0
+
+
+def test_per_minute_busy_by_hand() -> None:
+    # [30, 90): 30 s in minute 0 and 30 s in minute 1; [100, 300): 20 s in minute 1, then 60, 60, 60;
+    # [130, 140): 10 s in minute 2; a request that never started counts nowhere
+    t_start = np.array([30.0, 100.0, 130.0, np.nan])
+    busy = np.array([60.0, 200.0, 10.0, 50.0])
+    np.testing.assert_allclose(per_minute_busy(t_start, busy, 6), [30.0, 50.0, 70.0, 60.0, 60.0, 0.0])
+
+
+def test_per_minute_busy_matches_a_loop_over_requests() -> None:
+    rng = np.random.default_rng(4)
+    s = rng.uniform(0, 600, 300)
+    d = rng.exponential(20, 300)
+    want = np.zeros(12)
+    for si, di in zip(s, d, strict=True):
+        for m in range(12):
+            want[m] += max(0.0, min(si + di, 60.0 * (m + 1)) - max(si, 60.0 * m))
+    np.testing.assert_allclose(per_minute_busy(s, d, 12), want, atol=1e-9)
+
+
+def test_outcome_by_hand() -> None:
+    log = RequestLog(5)
+    log.t_done[:] = [1.0, 2.0, np.nan, 5.0, 3.0]
+    log.error[:] = [Err.NONE, Err.TIMEOUT, Err.NONE, Err.THROTTLED, Err.NONE]
+    got = log.outcome(3.0)  # request 4 finishes exactly at the end: it completed
+    assert got.tolist() == [Outcome.COMPLETED, Outcome.FAILED, Outcome.IN_FLIGHT, Outcome.THROTTLED,
+                            Outcome.COMPLETED]
+    assert log.outcome(0.5).tolist()[:3] == [Outcome.IN_FLIGHT] * 3
+    assert log.nbytes() == 5 * (2 + 4 + 8 + 8 + 8 + 8 + 8 + 1 + 1 + 2)
+    assert got.dtype == np.int8  # one byte per request (the memory budget of bench/)
+    assert (RequestLog(3).instance == -1).all()  # −1 = no instance took it (the requests frame shows it)
+
+
+def test_http_status_of_each_error_is_the_real_service_s() -> None:
+    # InvokeEndpoint: ValidationError 400/413 payload, ModelError 424, ThrottlingException 400
+    # (serverless MaxConcurrency), ModelNotReadyException 429 (MME model loading)
+    assert STATUS_OF[Err.NONE] == 200
+    assert STATUS_OF[Err.PAYLOAD_TOO_LARGE] == 413
+    assert STATUS_OF[Err.MODEL_ERROR] == 424 and STATUS_OF[Err.TIMEOUT] == 424
+    assert STATUS_OF[Err.THROTTLED] == 400
+    assert STATUS_OF[Err.NOT_READY] == 429
+
+
+# -- routing ---------------------------------------------------------------------------------------
+def _endpoint(**overrides):
+    sim = Simulation(scenario_from_dict(scenario(rt(**overrides), rate=1, duration=120)))
+    return sim, sim.deployments[0]
+
+
+def test_variant_choice_and_the_fresh_uniform_by_hand() -> None:
+    _, d = _endpoint(variants=[{"name": "a", "weight": 1}, {"name": "b", "weight": 1}, {"name": "c", "weight": 2}])
+    # cumulative shares 0.25, 0.5, 1: u = 0.1 → a with (0.1 − 0)/0.25; 0.3 → b with (0.3 − 0.25)/0.25;
+    # 0.6 → c with (0.6 − 0.5)/0.5; 0.99 → c with 0.98
+    var, u = d._pick_variants(np.array([0.1, 0.3, 0.6, 0.99]))
+    assert var.tolist() == [0, 1, 2, 2]
+    np.testing.assert_allclose(u, [0.4, 0.2, 0.2, 0.98])
+
+
+def test_traffic_split_and_instance_choice_follow_the_weights() -> None:
+    """10 000 requests over weights 1:1:2 and two instances per variant: each share is binomial,
+    so 5 standard deviations (≤ 0.025 of the total) bound the error."""
+    raw = scenario(rt(instance_count=2, variants=[{"name": "a", "weight": 1}, {"name": "b", "weight": 1},
+                                                  {"name": "c", "weight": 2}]), rate=20, duration=500)
+    d = Simulation(scenario_from_dict(raw), seed=3).run().deployments[0]
+    n = d.log.n
+    share = np.bincount(d.log.variant, minlength=3) / n
+    np.testing.assert_allclose(share, [0.25, 0.25, 0.5], atol=5 * math.sqrt(0.25 / n))
+    for v in range(3):
+        on = d.log.instance[d.log.variant == v]
+        assert abs(np.mean(on == 0) - 0.5) < 5 * math.sqrt(0.25 / on.size), v
+
+
+@pytest.mark.parametrize("routing", ["RANDOM", "LEAST_OUTSTANDING_REQUESTS"])
+def test_an_idle_fleet_shares_requests_evenly(routing: str) -> None:
+    """At 0.1 % load every instance is idle on arrival: least-outstanding ties everywhere and must
+    break them uniformly, like RANDOM (each of 3 instances gets 1/3 ± 5 binomial sd)."""
+    raw = scenario(rt(instance_count=3, routing=routing, service_time={"dist": "fixed", "mean_ms": 1}),
+                   rate=1, duration=6000)
+    d = Simulation(scenario_from_dict(raw), seed=5).run().deployments[0]
+    counts = np.bincount(d.log.instance, minlength=3)
+    assert np.all(np.abs(counts / counts.sum() - 1 / 3) < 5 * math.sqrt(2 / 9 / counts.sum())), counts
+
+
+def test_least_outstanding_prefers_the_instance_with_fewer_requests() -> None:
+    """Two instances, one worker each, fixed 10 s service, arrivals at 0, 1, 2 s: the second request
+    goes to the idle instance (not behind the first), the third queues behind whichever ends first."""
+    raw = scenario(rt(instance_count=2, routing="LEAST_OUTSTANDING_REQUESTS",
+                      service_time={"dist": "fixed", "mean_ms": 10_000}), rate=1, duration=60)
+    sim = Simulation(scenario_from_dict(raw), seed=1)
+    sim.workload.t[:3] = [0.0, 1.0, 2.0]
+    sim.workload.t[3:] = np.linspace(100, 200, sim.workload.n - 3)
+    d = sim.run().deployments[0]
+    assert d.log.instance[0] != d.log.instance[1]
+    np.testing.assert_allclose(d.log.t_start[:3], [0.0, 1.0, 10.0])
+
+
+def test_an_endpoint_accepts_a_type_batch_transform_rejects() -> None:
+    from simlab.deployments.realtime import _instance_type
+
+    assert _instance_type("ml.c5.large", "p") == "ml.c5.large"  # hosting yes, batch transform no
+    with pytest.raises(Invalid, match="not valid for batch transform"):
+        _instance_type("ml.c5.large", "p", batch=True)
+    assert _instance_type("ml.m5.large", "p", batch=True) == "ml.m5.large"
+    with pytest.raises(Invalid, match="known instance type"):
+        _instance_type("ml.nope", "p")
