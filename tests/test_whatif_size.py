@@ -64,7 +64,6 @@ def test_theory_brackets_the_target() -> None:
     assert min(c for c in range(4, 9) if mmc_response_p99_ms(c) <= TARGET_MS) == 4  # pooled needs fewer
 
 
-@pytest.mark.slow
 def test_random_routing_sizes_to_the_mm1_split_count(tmp_path: Path) -> None:
     expected = min(c for c in range(1, 20) if mm1_split_p99_ms(c) <= TARGET_MS)
     res = size(scenario(tmp_path), "rt", TARGET_MS, max_instances=8, replications=3)
@@ -77,7 +76,6 @@ def test_random_routing_sizes_to_the_mm1_split_count(tmp_path: Path) -> None:
     assert all(not c["meets"] for c in res.candidates if c["InitialInstanceCount"] < 6)
 
 
-@pytest.mark.slow
 def test_least_outstanding_routing_lies_between_erlang_c_and_split(tmp_path: Path) -> None:
     pooled = min(c for c in range(4, 20) if mmc_response_p99_ms(c) <= TARGET_MS)
     split = min(c for c in range(1, 20) if mm1_split_p99_ms(c) <= TARGET_MS)
