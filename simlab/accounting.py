@@ -47,18 +47,28 @@ def busy_seconds(t_start: np.ndarray, busy_s: np.ndarray, w0: float, w1: float) 
 
 
 def per_minute_busy(t_start: np.ndarray, busy_s: np.ndarray, n_minutes: int) -> np.ndarray:
-    """Busy worker-seconds in each minute [60k, 60k+60), exactly, without a loop per request.
+    """Busy worker-seconds in each minute [60k, 60k+60) of ``n_minutes``, without a loop per request.
 
-    Uses F(T) = Σ clip(T − s, 0, d) = Σ_{s<T}(T − s) − Σ_{e<T}(T − e) with sorted starts/ends.
+    Each request adds its part in its first minute, 60 s in each minute it covers fully and its
+    part in its last minute; the full minutes go through a difference array. Every term is
+    computed within its own minute, so long runs keep their precision and no minute is ever
+    negative (a cumulative-sum formula loses both at t ≈ 10⁶ s). Time past the last minute is cut.
     """
     ok = np.isfinite(t_start)
-    s = np.sort(t_start[ok])
-    e = np.sort(t_start[ok] + busy_s[ok])
-    edges = np.arange(n_minutes + 1) * 60.0
-
-    def f(points: np.ndarray) -> np.ndarray:
-        k = np.searchsorted(points, edges, side="left")
-        csum = np.concatenate([[0.0], np.cumsum(points)])
-        return k * edges - csum[k]
-
-    return np.diff(f(s) - f(e))
+    s = np.asarray(t_start, dtype=float)[ok]
+    e = s + np.asarray(busy_s, dtype=float)[ok]
+    out = np.zeros(n_minutes)
+    m_s = np.floor(s / 60.0).astype(np.int64)
+    m_e = np.floor(e / 60.0).astype(np.int64)
+    keep = (m_s < n_minutes) & (e > s)
+    s, e, m_s, m_e = s[keep], e[keep], m_s[keep], m_e[keep]
+    one = m_s == m_e  # starts and ends in the same minute
+    np.add.at(out, m_s[one], e[one] - s[one])
+    s, e, m_s, m_e = s[~one], e[~one], m_s[~one], m_e[~one]
+    np.add.at(out, m_s, (m_s + 1) * 60.0 - s)  # the first, partial minute
+    last = m_e < n_minutes
+    np.add.at(out, m_e[last], e[last] - m_e[last] * 60.0)  # the last, partial minute
+    full = np.zeros(n_minutes + 1)  # minutes m_s+1 … m_e−1 are covered fully
+    np.add.at(full, np.minimum(m_s + 1, n_minutes), 1.0)
+    np.add.at(full, np.minimum(m_e, n_minutes), -1.0)
+    return out + 60.0 * np.cumsum(full)[:n_minutes]

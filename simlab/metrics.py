@@ -195,6 +195,8 @@ class MetricStore:
         self._data: dict[tuple[str, str], dict[SeriesKey, dict[int, Stat]]] = {}
         self._on_close: list[Callable[[float, bool], None]] = []
         self.closed_until = 0.0  # every minute ending at or before this has closed
+        self._deferred: list[Deployment] = []  # request metrics still to publish (no live listener)
+        self._watched = False
 
     # -- writing -------------------------------------------------------------------------------
     def publish(self, deployment: str, metric: str, minute: int, stat: Stat | None, *,
@@ -226,7 +228,28 @@ class MetricStore:
         self._on_close.append(callback)
 
     # -- reading -------------------------------------------------------------------------------
+    def watch(self) -> None:
+        """Publish request metrics minute by minute during the run: for a feature that reads
+        datapoints while the clock runs or changes an endpoint's fleets (each fleet's own series
+        starts the minute after it was added, which only a live publisher knows)."""
+        self._watched = True
+
+    @property
+    def live(self) -> bool:
+        """True when something reacts to datapoints during the run (an alarm, a scaling policy:
+        an ``on_close`` listener; or a feature that called :meth:`watch`). Otherwise request
+        metrics are published when first read: same datapoints, one pass instead of one per minute."""
+        return self._watched or bool(self._on_close)
+
+    def _settle(self) -> None:
+        """Publish the request metrics deferred at the end of a run nobody watched live: the
+        same datapoints, bucketed in one pass instead of once per simulated minute."""
+        deployments, self._deferred = self._deferred, []
+        for d in deployments:
+            d.publish_minutes(self, self.duration, final=True)
+
     def metric_names(self, deployment: str) -> list[str]:
+        self._settle()
         return [m for (d, m) in self._data if d == deployment]
 
     def stat(self, *, deployment: str, metric: str, t0: float, t1: float, variant: str | None = None,
@@ -234,6 +257,7 @@ class MetricStore:
         """The datapoint aggregating every minute starting in ``[t0, t1)`` (None: no data).
         ``fleet`` None reads the series of all fleets together; an EndpointConfigName, that
         fleet's own series (published once an update added a fleet)."""
+        self._settle()
         series = self._data.get((deployment, metric))
         if not series:
             return None
@@ -264,6 +288,7 @@ class MetricStore:
 
     def minute_values(self, deployment: str, metric: str, variant: str | None, statistic: str = "Average") -> np.ndarray:
         """One value per minute of the run (NaN where there is no datapoint)."""
+        self._settle()
         out = np.full(self.n_minutes, np.nan)
         for (v, f), minutes in self._data.get((deployment, metric), {}).items():
             if v == variant and f is None:
@@ -280,9 +305,12 @@ class MetricStore:
 
     def close(self, t: float, deployments: list[Deployment], *, final: bool) -> None:
         """Close the minute ending at ``t`` (``final``: the run's end, every record is settled)."""
+        live = self.live
         for d in deployments:
             d.admit_until(t)
-            d.publish_minutes(self, t, final=final)
+            d.publish_minutes(self, t, final=final, requests=live)
+        if final and not live:
+            self._deferred = list(deployments)
         self.closed_until = t
         for callback in self._on_close:
             callback(t, final)

@@ -74,7 +74,9 @@ def test_outcome_by_hand() -> None:
     assert got.tolist() == [Outcome.COMPLETED, Outcome.FAILED, Outcome.IN_FLIGHT, Outcome.THROTTLED,
                             Outcome.COMPLETED]
     assert log.outcome(0.5).tolist()[:3] == [Outcome.IN_FLIGHT] * 3
-    assert log.nbytes() == 5 * (2 + 4 + 8 + 8 + 8 + 8 + 8 + 1 + 1 + 2)
+    # variant int16, instance int32, t_start/t_done/model_s/overhead_s/busy_s float64, error int8,
+    # cold bool, model_version int16, fleet int16
+    assert log.nbytes() == 5 * (2 + 4 + 8 + 8 + 8 + 8 + 8 + 1 + 1 + 2 + 2)
     assert got.dtype == np.int8  # one byte per request (the memory budget of bench/)
     assert (RequestLog(3).instance == -1).all()  # −1 = no instance took it (the requests frame shows it)
 
@@ -151,3 +153,24 @@ def test_an_endpoint_accepts_a_type_batch_transform_rejects() -> None:
     assert _instance_type("ml.m5.large", "p", batch=True) == "ml.m5.large"
     with pytest.raises(Invalid, match="known instance type"):
         _instance_type("ml.nope", "p")
+
+
+def test_per_minute_busy_keeps_its_precision_late_in_a_long_run() -> None:
+    # 20 000 requests around t = 10⁶ s (11.6 days into a run), busy in a few minutes with quiet
+    # minutes between: each minute is compared with the overlap computed in that minute's own
+    # origin. A cumulative-sum formula errs by ~1e-5 s here (its sums reach 2·10¹⁰) and can report
+    # a quiet minute as slightly negative; quiet minutes must be exactly 0.
+    rng = np.random.default_rng(11)
+    base = 1_000_000.0 // 60 * 60
+    n_min = 40
+    s = base + rng.choice([0, 1, 2, 10, 11, 30], 20_000) * 60.0 + rng.uniform(0, 60, 20_000)
+    d = rng.exponential(5.0, 20_000)
+    got = per_minute_busy(s, d, int(base // 60) + n_min)[int(base // 60):]
+    want = np.zeros(n_min)
+    for si, di in zip(s - base, d, strict=True):  # local origin: small numbers, no cancellation
+        m = int(si // 60)
+        while m < n_min and 60.0 * m < si + di:
+            want[m] += min(si + di, 60.0 * (m + 1)) - max(si, 60.0 * m)
+            m += 1
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-7)
+    assert (got[want == 0] == 0).all() and (got >= 0).all()

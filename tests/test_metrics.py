@@ -112,6 +112,7 @@ def test_cpu_utilization_is_busy_time_over_capacity() -> None:
 
 def test_datapoints_are_queryable_when_the_minute_closes() -> None:
     sim = Simulation(scenario_from_dict(_endpoint_with_errors()), seed=4)
+    sim.metrics.watch()  # this reader reacts to datapoints during the run
     live: list[tuple[int, float | None, float | None]] = []
 
     def reader(env):
@@ -145,6 +146,40 @@ def test_datapoints_are_queryable_when_the_minute_closes() -> None:
         else:
             exact = nearest_rank(lat, 90)
             assert abs(p90 - exact) <= ALPHA * exact
+
+
+@pytest.mark.parametrize("scenario_file", ["intermittent-serverless", "preprocessing-chain", "ab-test"])
+def test_unwatched_runs_publish_request_metrics_once_with_the_same_datapoints(scenario_file, monkeypatch) -> None:
+    # Nobody reacts during these runs (no alarm, no scaling policy): request metrics are bucketed
+    # in one pass when first read, not once per simulated minute. The datapoints are those of a
+    # run published minute by minute (counts exactly; CPU up to float summation order).
+    from pathlib import Path
+
+    from simlab.deployments.base import Deployment
+    from simlab.scenario import load_scenario
+
+    calls: list[tuple[str, int, int]] = []
+    original = Deployment._publish_requests
+
+    def counting(self, store, m0, m1):
+        calls.append((self.name, m0, m1))
+        return original(self, store, m0, m1)
+
+    monkeypatch.setattr(Deployment, "_publish_requests", counting)
+    sc = load_scenario(Path(__file__).parents[1] / "scenarios" / f"{scenario_file}.yaml")
+    lazy_sim = Simulation(sc, seed=3).run()
+    assert not lazy_sim.metrics.live and calls == []  # nothing bucketed during the run
+    lazy = Result(lazy_sim).metrics
+    names = [d.name for d in lazy_sim.deployments]
+    assert sorted(c[0] for c in calls) == sorted(names)  # one pass per deployment, all minutes
+    assert all(c[1:] == (0, lazy_sim.metrics.n_minutes) for c in calls)
+    calls.clear()
+    watched = Simulation(sc, seed=3)
+    watched.metrics.watch()
+    live = Result(watched.run()).metrics
+    assert len(calls) > 10 * len(names)  # minute by minute
+    pd.testing.assert_frame_equal(lazy.drop(columns="CPUUtilization"), live.drop(columns="CPUUtilization"))
+    np.testing.assert_allclose(lazy.CPUUtilization, live.CPUUtilization, rtol=1e-9, atol=1e-9)
 
 
 def test_query_rejects_an_unknown_statistic_and_put_a_bad_time() -> None:

@@ -431,6 +431,7 @@ class AsyncEndpoint(Deployment):
             except KeyError:
                 raise ValueError(f"{self.name}: model {model!r} has no version {model_version} in this run") from None
         self.admit_until(self.sim.env.now)
+        self.before_fleets_change()
         f = AsyncFleet(len(self.all_fleets), model=model, model_version=int(model_version),
                        instance_type=instance_type or self.itype.name, count=int(count),
                        service=self.resolve_service_time(self.service if service_time is None else service_time, model),

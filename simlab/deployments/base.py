@@ -329,19 +329,32 @@ class Deployment:
         """Type-specific state sampled when the minute ending at ``t`` closes (e.g. the async backlog)."""
         return {}
 
-    def publish_minutes(self, store: MetricStore, t: float, *, final: bool) -> None:
-        """Publish what became known by ``t``: state of the minute just closed, and the request
-        metrics of every minute whose arrivals are all settled (all of them when ``final``)."""
+    def publish_minutes(self, store: MetricStore, t: float, *, final: bool, requests: bool = True) -> None:
+        """Publish what became known by ``t``: state of the minute just closed, and (``requests``)
+        the request metrics of every minute whose arrivals are all settled (all when ``final``).
+        State is sampled as each minute closes; request metrics can wait (they are read from
+        the records), which the store uses when nobody reacts to them during the run."""
         names = self.variant_names()
         closed = store.n_minutes if final else min(store.n_minutes, int(t // METRIC_PERIOD_S))
         for m in range(self._minutes_sampled, closed):
             for metric, value in self.state_datapoints(min((m + 1) * METRIC_PERIOD_S, store.duration)).items():
                 store.publish(self.name, metric, m, Stat.of_value(value), variant=names[0])
         self._minutes_sampled = max(self._minutes_sampled, closed)
+        if not requests:
+            return
         settled = closed if final else min(closed, int(self.settled_before(t) // METRIC_PERIOD_S))
         if settled > self._minutes_published:
             self._publish_requests(store, self._minutes_published, settled)
             self._minutes_published = settled
+
+    def before_fleets_change(self) -> None:
+        """Owner API: call before adding a production fleet. Each fleet publishes its own series
+        from the minute after it appears, which only minute-by-minute publishing knows: publish
+        the minutes settled so far as they are, and publish live from now on."""
+        store = self.sim.metrics
+        if not store.live:
+            self.publish_minutes(store, store.closed_until, final=False)
+            store.watch()
 
     def _publish_requests(self, store: MetricStore, m0: int, m1: int) -> None:
         """The one bucketing code path: request metrics of minutes [m0, m1) by arrival minute."""

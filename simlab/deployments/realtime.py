@@ -419,6 +419,8 @@ class RealTimeEndpoint(Deployment):
             raise ValueError(f"{self.name}: sampling_percentage must be within (0, 100], got {sampling_percentage!r}")
         startup = v.startup if startup_s is None else float(startup_s)
         self.admit_until(self.sim.env.now)
+        if not shadow:
+            self.before_fleets_change()
         f = self._new_fleet(v, model=model, model_version=int(model_version),
                             instance_type=instance_type or p.instance_type.name, count=int(count), workers=p.workers,
                             service=p.service if service_time is None else service_time, startup=startup,
