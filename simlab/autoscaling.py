@@ -15,8 +15,10 @@ New instances serve after ``instance_startup``.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from simlab import facts
@@ -112,12 +114,15 @@ class TargetTracking:
 
 def time_average(timeline: list[tuple[float, int]], t0: float, t1: float) -> float:
     """Time-average over [t0, t1] of a step function given as (time, value) changes, e.g. the
-    number of instances in service: the denominator of a per-instance one-minute datapoint."""
-    area, prev_t, prev_n = 0.0, t0, 0
-    for t, n in timeline:
-        if t > t0:
-            area += prev_n * (min(t, t1) - prev_t)
-            prev_t = min(t, t1)
+    number of instances in service: the denominator of a per-instance one-minute datapoint.
+    ``timeline`` is in time order (it is appended to as the clock runs): the changes up to ``t0``
+    are found by bisection, so a long run's minutes do not re-read its whole history."""
+    i = bisect.bisect_right(timeline, t0, key=itemgetter(0))
+    area, prev_t, prev_n = 0.0, t0, timeline[i - 1][1] if i else 0
+    for j in range(i, len(timeline)):
+        t, n = timeline[j]
+        area += prev_n * (min(t, t1) - prev_t)
+        prev_t = min(t, t1)
         prev_n = n
         if t >= t1:
             break

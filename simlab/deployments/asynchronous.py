@@ -182,6 +182,7 @@ class AsyncEndpoint(Deployment):
                                       config_name=f"{self.name}-config")]
         self.routed = self.all_fleets[0]  # the fleet whose instances take the backlog's heads
         self._inst_fleet: list[int] = []  # per instance: its fleet id
+        self._inst_arrays: tuple[np.ndarray, ...] | None = None  # cache, see _instances
         self._mean_backlog_last = 0.0  # time-average backlog of the minute that closed last
         self.no_capacity_alarm = None if not auto else Alarm(AlarmSpec(
             alarm_name="HasBacklogWithoutCapacity", deployment=self.name, metric_name="HasBacklogWithoutCapacity",
@@ -289,10 +290,7 @@ class AsyncEndpoint(Deployment):
     # -- fleet ---------------------------------------------------------------------------------
     def _launch(self, now: float) -> None:
         """A new instance enters service at ``now`` with all its workers free."""
-        iid = len(self.t_up)
-        self.t_up.append(now)
-        self.t_end.append(math.nan)
-        self._inst_fleet.append(self.routed.id)
+        iid = self._new_instance(now, self.routed.id)
         self.accepting.append(iid)
         for _ in range(self.workers):
             heapq.heappush(self._heap, (now, iid))
@@ -311,8 +309,32 @@ class AsyncEndpoint(Deployment):
         self._heap = [e for e in self._heap if e[1] not in gone]
         heapq.heapify(self._heap)
         for j in gone:
-            self.t_end[j] = max(now, free_at[j])
+            self._end_instance(j, max(now, free_at[j]))
         self.accepting = [j for j in self.accepting if j not in gone]
+
+    def _new_instance(self, now: float, fleet: int) -> int:
+        """Record an instance of fleet ``fleet`` in service from ``now``; returns its id."""
+        self.t_up.append(now)
+        self.t_end.append(math.nan)
+        self._inst_fleet.append(fleet)
+        self._inst_arrays = None
+        return len(self.t_up) - 1
+
+    def _end_instance(self, iid: int, t: float) -> None:
+        """Billing of instance ``iid`` stops at ``t``."""
+        self.t_end[iid] = t
+        self._inst_arrays = None
+
+    def _instances(self) -> tuple[np.ndarray, ...]:
+        """(in service from, billed until — the run's end at most, fleet, t_end as recorded: NaN
+        while in service) per instance as arrays, rebuilt only after an instance started or
+        stopped (metrics read them every minute)."""
+        if self._inst_arrays is None:
+            stopped = np.array(self.t_end, dtype=float)
+            end = np.where(np.isnan(stopped), self.sim.duration, np.minimum(stopped, self.sim.duration))
+            self._inst_arrays = (np.array(self.t_up, dtype=float), end, np.array(self._inst_fleet, dtype=np.int64),
+                                 stopped)
+        return self._inst_arrays
 
     def _resize(self, new: int) -> None:
         """Move toward ``new`` instances: launch, call off pending launches, or retire."""
@@ -351,8 +373,9 @@ class AsyncEndpoint(Deployment):
             raise ValueError(f"{self.name}: an async endpoint has one variant, 'AllTraffic'; got {variant!r}")
 
     def _busy_until(self, f: AsyncFleet) -> float:
-        ends = [t for t, fid in zip(self.t_end, self._inst_fleet, strict=True) if fid == f.id and not math.isnan(t)]
-        return max(ends, default=f.t_retired)
+        _, _, fid, stopped = self._instances()
+        ended = stopped[(fid == f.id) & ~np.isnan(stopped)]
+        return float(ended.max()) if ended.size else f.t_retired
 
     def fleets(self) -> list[FleetInfo]:
         """Every fleet the endpoint has had, with its state now."""
@@ -453,10 +476,7 @@ class AsyncEndpoint(Deployment):
             return
         self.admit_until(env.now)
         for _ in range(f.count):  # in service, idle until routed
-            f.standby.append(len(self.t_up))
-            self.t_up.append(env.now)
-            self.t_end.append(math.nan)
-            self._inst_fleet.append(f.id)
+            f.standby.append(self._new_instance(env.now, f.id))
         f.t_ready = env.now
         f.ready.succeed(True)
 
@@ -514,7 +534,7 @@ class AsyncEndpoint(Deployment):
         if math.isnan(f.t_retired):
             f.t_retired = now
         for iid in f.standby:
-            self.t_end[iid] = now
+            self._end_instance(iid, now)
         f.standby = []
 
     def set_model_version(self, fleet_id: int, version: int) -> None:
@@ -690,14 +710,12 @@ class AsyncEndpoint(Deployment):
         return min(t, float(self._qt[self._head])) if self._head < self._tail else t
 
     def instance_count_at(self, variant: int, t: float) -> float:
-        end = self.sim.duration
-        return float(sum(t0 <= t < (end if math.isnan(t1) else min(end, t1))
-                         for t0, t1 in zip(self.t_up, self.t_end, strict=True)))
+        up, end, _, _ = self._instances()
+        return float(np.count_nonzero((up <= t) & (t < end)))
 
     def fleet_instance_count_at(self, fleet: int, t: float) -> float:
-        end = self.sim.duration
-        return float(sum(t0 <= t < (end if math.isnan(t1) else min(end, t1))
-                         for t0, t1, fid in zip(self.t_up, self.t_end, self._inst_fleet, strict=True) if fid == fleet))
+        up, end, fid, _ = self._instances()
+        return float(np.count_nonzero((up <= t) & (t < end) & (fid == fleet)))
 
     def workers_of_variant(self, variant: int) -> int:
         return self.workers
