@@ -36,6 +36,7 @@ __all__ = ["METRIC_PERIOD_S", "ALPHA", "ZERO_BAND", "ZERO", "Stat", "MetricStore
 
 METRIC_PERIOD_S = 60.0  # CloudWatch period of SageMaker endpoint metrics, and of every scaling alarm
 ALPHA = 0.01  # relative accuracy of a percentile read from a datapoint's histogram
+QUIET_TICK_S = 3600.0  # how often an unwatched run takes in arrivals (memory bound, not results)
 ZERO_BAND = 1e-6  # |x| at or below this falls in the zero bucket (reported as 0)
 _GAMMA = (1.0 + ALPHA) / (1.0 - ALPHA)  # bucket k holds |x| in (γ^(k-1), γ^k]
 _LOG_GAMMA = math.log(_GAMMA)
@@ -298,9 +299,13 @@ class MetricStore:
 
     # -- the clock -----------------------------------------------------------------------------
     def publisher(self, env, deployments: list[Deployment]):
-        """SimPy process: close every minute (admit, publish, then alarms and listeners)."""
+        """SimPy process: close every minute (admit, publish, then alarms and listeners). While
+        the run is not live and no deployment samples state per minute, it wakes once per
+        ``QUIET_TICK_S`` only, to take in arrivals in bounded chunks."""
         while True:
-            yield env.timeout(METRIC_PERIOD_S)
+            minutely = self.live or any(d.samples_state for d in deployments)
+            step = METRIC_PERIOD_S if minutely else QUIET_TICK_S
+            yield env.timeout((math.floor(env.now / step) + 1) * step - env.now)
             self.close(env.now, deployments, final=False)
 
     def close(self, t: float, deployments: list[Deployment], *, final: bool) -> None:

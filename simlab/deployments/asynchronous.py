@@ -676,6 +676,8 @@ class AsyncEndpoint(Deployment):
     def metric_columns(self) -> list[str]:
         return [*super().metric_columns(), *self.STATE_METRICS]
 
+    samples_state = True  # the backlog and the fleet are read as each minute closes
+
     def state_datapoints(self, t: float) -> dict[str, float]:
         """Sampled when the minute ending at ``t`` closes: ApproximateBacklogSize and the age of the
         oldest request at ``t``; ApproximateBacklogSizePerInstance as target tracking evaluates it

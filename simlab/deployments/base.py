@@ -325,6 +325,8 @@ class Deployment:
         """Type-specific values of the minute [t0, t1) read from records (e.g. LoadedModelCount)."""
         return {}
 
+    samples_state = False  # True where state_datapoints must be sampled as each minute closes
+
     def state_datapoints(self, t: float) -> dict[str, float]:
         """Type-specific state sampled when the minute ending at ``t`` closes (e.g. the async backlog)."""
         return {}
@@ -353,7 +355,7 @@ class Deployment:
         the minutes settled so far as they are, and publish live from now on."""
         store = self.sim.metrics
         if not store.live:
-            self.publish_minutes(store, store.closed_until, final=False)
+            self.publish_minutes(store, self.sim.env.now, final=False)
             store.watch()
 
     def _publish_requests(self, store: MetricStore, m0: int, m1: int) -> None:
