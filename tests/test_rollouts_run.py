@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import simpy
 from rollout_fakes import CANARY, ROLLING, FakeAlarm, FakeEndpoint
 from scipy import stats as sps
@@ -127,3 +128,20 @@ def test_run_builds_judges_from_the_update_with_the_sampler() -> None:
     assert asked == [("ep", "threshold")]
     assert (u["outcome"], u["detected_s"]) == ("rolled_back", 300 + 120)  # first look 120 s into the canary bake
     assert list(run.frames()["verdicts"]["verdict"]) == ["fail"]
+
+
+def test_observed_latencies_plan_the_p99_as_their_true_distribution_would() -> None:
+    import numpy as np
+
+    from simlab.rollouts.run import EmpiricalLatency
+
+    true = sps.lognorm(s=0.5, scale=0.03)
+    samples = true.ppf(np.random.default_rng(np.random.SeedSequence(4)).random(20000))
+    emp = EmpiricalLatency(samples)
+    # the sample p99 of 20000 draws is within 3 % of the true one; the KDE density there within 15 %
+    assert emp.ppf(0.99) == pytest.approx(true.ppf(0.99), rel=0.03)
+    assert emp.pdf(true.ppf(0.99)) == pytest.approx(true.pdf(true.ppf(0.99)), rel=0.15)
+    kw = {"multiplier": 1.2, "canary_share": 0.25, "rate_rps": 2.0, "bake_s": 600}
+    # power moves with x_q (δ = 0.2·x_q) and 1/f: the 2 % and 3 % estimation errors move it by ~0.06
+    assert power.plan_latency_quantile(latency=emp, **kw)["power"] == pytest.approx(
+        power.plan_latency_quantile(latency=true, **kw)["power"], abs=0.1)

@@ -387,6 +387,11 @@ def _ab_test_problems(dep: dict, path: str, variants: list[dict], duration: floa
     end = ab.get("end") if ab.get("end") is not None else duration
     if end is not None and not ab["start"] < end:
         problems.append(Problem(f"{where}.start", f"must be before end ({end:g} s)", f"{ab['start']:g}"))
+    late = [i for i, c in enumerate(dep.get("weight_changes") or []) if c["at"] >= ab["start"]]
+    if ab["auto_promote"] and late:
+        problems.append(Problem(f"{where}.auto_promote", "cannot be combined with weight_changes at or after the "
+                                f"test's start ({ab['start']:g} s): they would override the promotion",
+                                f"weight_changes[{late[0]}]"))
     if duration is not None and ab.get("end") is not None and ab["end"] > duration:
         problems.append(Problem(f"{where}.end", f"must be ≤ the run's duration ({duration:g} s)", f"{ab['end']:g}"))
     return problems

@@ -95,7 +95,8 @@ class RolloutsFeature:
                 lines.append(f"  {name} update {k} at {u['at_s']:g} s  {u['policy']:<11}  {u['outcome']:<11}  "
                              f"finished {fin}{det}; {u['requests_to_new']:,} requests to new "
                              f"({u['errors_to_new']:,} errors), extra cost {u['extra_cost_usd']:.4f} USD")
-                lines += [f"    warning: {p['warning']}" for p in u.get("power_plan") or [] if p.get("underpowered")]
+                lines += [f"    warning ({p['regression_key']}): {p['warning']}"
+                          for p in u.get("power_plan") or [] if p.get("underpowered")]
         ab_lines = [_ab_line(name, dep[self.name]["ab"]) for name, dep in summary["deployments"].items()
                     if (dep.get(self.name) or {}).get("ab")]
         return (["", "updates", *lines] if lines else []) + (["", "A/B tests", *ab_lines] if ab_lines else [])

@@ -171,7 +171,7 @@ def observed_baseline(*, t: np.ndarray, t_done: np.ndarray, error: np.ndarray, f
     power plan of an update called at ``now``: ``rate_rps`` (requests routed to them per second),
     ``p_base`` (error share of those answered by ``now``; errors of any kind, as the judges count),
     ``latency`` (an :class:`EmpiricalLatency` of the answered successful ones, None below
-    :data:`MIN_LATENCIES`), ``window_s`` and ``requests``. ``error`` holds ``Err`` codes."""
+    :data:`MIN_LATENCIES` or with less than 1 µs of spread), ``window_s`` and ``requests``. ``error`` holds ``Err`` codes."""
     t0 = max(0.0, now - window_s)
     sel = (t >= t0) & (t < now) & np.isin(fleet, list(old_fleets))
     answered = sel & (t_done <= now)
@@ -179,7 +179,8 @@ def observed_baseline(*, t: np.ndarray, t_done: np.ndarray, error: np.ndarray, f
     ok = answered & ~failed
     span = now - t0
     lat = (t_done - t)[ok]
-    latency = EmpiricalLatency(lat) if lat.size >= MIN_LATENCIES and np.ptp(lat) > 0 else None
+    # below a microsecond of spread (e.g. a fixed service time up to float rounding) there is no density
+    latency = EmpiricalLatency(lat) if lat.size >= MIN_LATENCIES and np.std(lat) > 1e-6 else None
     return {"window_s": span, "requests": int(sel.sum()), "rate_rps": float(sel.sum() / span) if span > 0 else 0.0,
             "p_base": float(failed.sum() / answered.sum()) if answered.any() else 0.0, "latency": latency}
 
