@@ -153,11 +153,11 @@ def test_observed_baseline_counts_the_old_fleets_requests_of_the_last_hour() -> 
     from simlab.rollouts.run import observed_baseline
 
     # one request per second over [0, 5000); every 4th goes to fleet 1 (not old); every 10th of
-    # fleet 0 fails; latencies 0.8–1.2 s, so the last second's requests are not answered at 5000
+    # fleet 0 fails; latencies 0.8–2.8 s, so the last seconds's requests are not answered at 5000
     t = np.arange(5000) + 0.25
     fleet = np.where(np.arange(5000) % 4 == 3, 1, 0)
     error = np.where((np.arange(5000) % 10 == 0), 3, 0)
-    t_done = t + 0.8 + 0.1 * (np.arange(5000) % 5)
+    t_done = t + 0.8 + 0.5 * (np.arange(5000) % 5)
     got = observed_baseline(t=t, t_done=t_done, error=error, fleet=fleet, old_fleets={0}, now=5000.0)
     window = (t >= 1400) & (fleet == 0)  # [5000 − 3600, 5000)
     answered = window & (t_done <= 5000)
