@@ -165,3 +165,4 @@ def test_observed_baseline_counts_the_old_fleets_requests_of_the_last_hour() -> 
     assert got["p_base"] == (answered & (error != 0)).sum() / answered.sum()
     assert answered.sum() < window.sum()
     assert got["latency"].ppf(0.5) == np.median((t_done - t)[answered & (error == 0)])
+    assert got["latency"].samples.size == int((answered & (error == 0)).sum())
