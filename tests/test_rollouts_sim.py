@@ -47,7 +47,7 @@ def raw_scenario(tmp_path, update: dict) -> dict:
     trace.write_text("\n".join(f"{k + 0.5}" for k in range(3600)) + "\n", encoding="utf-8")
     dep = {"name": "api", "type": "real_time_endpoint", "instance_type": "ml.m5.large", "instance_count": 4,
            "workers_per_instance": 3, "service_time": {"dist": "fixed", "mean_ms": 100}, "overhead_ms": 0,
-           "updates": [update]}
+           "updates": [copy.deepcopy(update)]}  # a copy: tests edit the scenario, never CANARY
     return {"name": "rollout", "duration": 3600, "model": "breast_cancer_logreg",
             "workload": {"arrivals": "trace", "file": str(trace)}, "deployments": [dep], "alarms": [ALARM_5XX]}
 
@@ -236,3 +236,37 @@ def test_replications_use_seeds_spawned_from_the_root_and_each_run_is_the_single
     assert len({json.dumps(s["deployments"]) for s in got["runs"]}) == 3  # different streams
     code, _, err = cli("--replications", "0")
     assert code == 2 and "--replications" in err and "Traceback" not in err
+
+
+def test_power_plan_is_made_at_the_update_start_from_the_hour_before_by_hand(tmp_path) -> None:
+    import io
+
+    import yaml
+
+    from simlab.rollouts.feature import FEATURE
+
+    update = {**CANARY, "regression_to_catch": {"error_rate_increase_pp": 2, "p99_latency_increase_percent": 20}}
+    sim, u = simulate(tmp_path, update)
+    err, p99 = u["power_plan"]
+    # before the call at 600 s the old fleet saw the 600 requests of [0, 600): 1 req/s, no error
+    # (p_base 0). First bake: a 25 % canary for 600 s → n_c = 150, n_b = 450, δ = 0.02.
+    # H0 pooled rate 0.25·0.02 = 0.005: se0 = √(0.005·0.995·(1/150 + 1/450)) = 0.0066500
+    # H1: se1 = √(0.02·0.98/150 + 0) = 0.0114310
+    # power = Φ((0.02 − 1.644854·0.0066500)/0.0114310) = Φ(0.7928) = 0.7860 < 0.8: under-powered
+    assert (err["observed_requests"], err["rate_rps"], err["p_base"]) == (600, 1.0, 0.0)
+    assert (err["n_canary"], err["n_baseline"]) == pytest.approx((150, 450))
+    assert (err["se_h0"], err["se_h1"]) == pytest.approx((0.0066500, 0.0114310), abs=5e-7)
+    assert err["power"] == pytest.approx(0.7860, abs=5e-4) and err["underpowered"]
+    from scipy import stats as sps
+    assert err["power"] == pytest.approx(sps.norm.cdf((0.02 - sps.norm.ppf(0.95) * 0.0066500) / 0.0114310), abs=1e-5)
+    # every latency is the fixed 100 ms: no spread, no density at the p99 → the plan says so
+    assert p99["power"] is None and p99["warning"] == "latency distribution unknown"
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(raw_scenario(tmp_path, update)), encoding="utf-8")
+    out = io.StringIO()
+    assert main(["simulate", str(path)], Environment(stdout=out, stderr=io.StringIO())) == 0
+    warnings = [ln for ln in out.getvalue().splitlines() if ln.startswith("    warning")]
+    assert len(warnings) == 2 and "under-powered: 79% chance to catch +2 pp errors" in warnings[0]
+    summary = Result(sim).summary()
+    assert FEATURE.table_lines(summary)[2:5] == [ln for ln in out.getvalue().splitlines()
+                                                 if ln.startswith(("  api update", "    warning"))]

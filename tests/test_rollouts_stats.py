@@ -58,9 +58,19 @@ def test_hodges_lehmann_of_a_pure_shift_is_the_shift() -> None:
     assert est == pytest.approx(3.0) and lo < 3.0 < hi
 
 
-def test_hodges_lehmann_refuses_more_pairs_than_it_can_hold() -> None:
-    with pytest.raises(ParameterError, match="pairwise differences"):
-        stats.hodges_lehmann(np.zeros(3000), np.ones(2000))
+@pytest.mark.parametrize(("n", "m", "rounded"), [(5, 5, True), (40, 37, False), (300, 211, True), (400, 399, False)])
+def test_hodges_lehmann_above_max_pairs_selects_the_same_order_statistics(n, m, rounded) -> None:
+    # max_pairs=0 forces the bisection path; the reference is the median and the order statistics
+    # of all n·m differences, sorted here (ties included when rounded)
+    gen = Streams(3).generator(f"hl-{n}")
+    a, b = gen.lognormal(0, 1, n), gen.lognormal(0.1, 1, m)
+    if rounded:
+        a, b = np.round(a, 1), np.round(b, 1)
+    d = np.sort((b[:, None] - a[None, :]).ravel())
+    k = math.floor(n * m / 2 - sps.norm.ppf(0.95) * math.sqrt(n * m * (n + m + 1) / 12))
+    # equal up to the rounding of b_i − a_j (the bisection counts with a_j ≥ b_i − x, one ulp apart)
+    assert stats.hodges_lehmann(a, b, confidence=0.9, max_pairs=0) == pytest.approx(
+        (float(np.median(d)), d[k - 1], d[n * m - k]), rel=0, abs=1e-12)
 
 
 def test_mann_whitney_uses_scipy_p_value_and_hl_interval_agrees_with_it() -> None:

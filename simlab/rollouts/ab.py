@@ -71,17 +71,17 @@ def compare_variants(df: pd.DataFrame, *, control: str, treatment: str, variant:
 
 def winner_times(df: pd.DataFrame, *, control: str, treatment: str, value: str, looks: Sequence[float],
                  kind: str = "rate", variant: str = "variant", time: str = "t", alpha: float = 0.05,
-                 planned_n_per_arm: int | None = None) -> list[dict]:
+                 planned_n_per_arm: int | None = None, n_star: float = 5000) -> list[dict]:
     """When each method (peeking z, planned fixed horizon, mSPRT) would declare a difference in
     ``value`` between the two variants; see :func:`simlab.rollouts.stats.decision_times`. Rows with
     a NaN ``value`` (a label not yet arrived) are left out; ``time`` should then be the time the
-    value became known."""
+    value became known. ``n_star`` tunes the mSPRT's mixing variance (GrowthBook's N*)."""
     _need(df, [variant, value, time])
     d = df[df[variant].isin([control, treatment]) & df[value].notna()]
     arm = (d[variant] == treatment).to_numpy().astype(int)
     return stats.decision_times(t=d[time].to_numpy(), arm=arm, value=d[value].to_numpy(dtype=float),
                                 looks=np.asarray(looks, dtype=float), kind=kind, alpha=alpha,
-                                planned_n_per_arm=planned_n_per_arm)
+                                planned_n_per_arm=planned_n_per_arm, n_star=n_star)
 
 
 def shadow_agreement(production: Sequence, shadow: Sequence) -> dict:

@@ -3,7 +3,7 @@
 Field names are the SageMaker API's in snake_case (shared/facts/rollouts.md, [SM] = botocore's
 SageMaker model): ``UpdateEndpoint`` + ``DeploymentConfig`` for ``updates:``,
 ``UpdateEndpointWeightsAndCapacities`` for ``weight_changes:``, ``ShadowProductionVariants`` for
-``shadow_variants:``. Every documented range is a field constraint or a check here, so a bad file
+``shadow_variants:``; ``ab_test:`` (simlab's own) names the two variants of an A/B analysis. Every documented range is a field constraint or a check here, so a bad file
 ends with exit code 2 and one line per problem (field path, what is allowed — naming the API
 field — and what was given).
 
@@ -50,6 +50,7 @@ __all__ = [
     "UPDATES_FIELD", "WEIGHT_CHANGES_FIELD", "SHADOW_VARIANTS_FIELD", "DEPLOYMENT_FIELDS",
     "UPDATE_TYPES", "SHADOW_TYPES", "deployment_problems", "policy_of", "traffic_steps",
     "batch_instances", "capacity_share", "check_scenario", "METRIC_PATTERN",
+    "AB_TEST_SCHEMA", "AB_TEST_FIELD", "AB_METRICS",
 ]
 
 @dataclass(frozen=True)
@@ -330,7 +331,73 @@ WEIGHT_CHANGES_FIELD = Field("weight_changes", ListOf(WEIGHT_CHANGE_SCHEMA), def
                              doc="UpdateEndpointWeightsAndCapacities calls on the clock (A/B tests)")
 SHADOW_VARIANTS_FIELD = Field("shadow_variants", ListOf(SHADOW_VARIANT_SCHEMA, min_len=1, max_len=1), default=None,
                               doc="ShadowProductionVariants: exactly one shadow variant")
-DEPLOYMENT_FIELDS = {"real_time_endpoint": [UPDATES_FIELD, WEIGHT_CHANGES_FIELD, SHADOW_VARIANTS_FIELD],
+#: metrics of an A/B test: (name, which direction is better)
+AB_METRICS = {"error_rate": "lower", "accuracy": "higher", "latency_mean": "lower"}
+
+AB_MDE_SCHEMA = Schema("minimum detectable effect", [
+    Field("error_rate_pp", Float(min=0, max=100, min_open=True), default=None, unit="pp",
+          doc="rise of the error rate, in percentage points, the test must detect"),
+    Field("accuracy_pp", Float(min=0, max=100, min_open=True), default=None, unit="pp",
+          doc="drop of accuracy (over labelled requests), in percentage points"),
+    Field("latency_mean_percent", Float(min=0, min_open=True), default=None, unit="%",
+          doc="rise of the mean latency of successful requests, in % of the control's"),
+], doc="the effects the sample size per arm is planned for [simlab]")
+
+AB_TEST_SCHEMA = Schema("A/B test", [
+    Field("control", NAME, doc="production variant that is the control (arm a)"),
+    Field("treatment", NAME, doc="production variant that is the treatment (arm b); effects are treatment − control"),
+    Field("metric", OneOf(tuple(AB_METRICS)), default="error_rate",
+          doc="primary metric: the winner (and auto_promote) follow its sequential test"),
+    Field("alpha", Float(min=0, max=1, min_open=True), default=0.05, doc="level of every test (two-sided)"),
+    Field("power", Float(min=0, max=1, min_open=True), default=0.8, doc="power the sample size is planned for"),
+    Field("minimum_detectable_effect", Nested(AB_MDE_SCHEMA), default=None,
+          doc="effects the sample size per arm is planned for (the fixed-horizon test looks once, there)"),
+    Field("start", Duration(), default=0.0, unit="s", doc="requests arriving from here on are analysed"),
+    Field("end", Duration(min=0, min_open=True), default=None, unit="s",
+          doc="… until here (default: the end of the run)"),
+    Field("looks_every", Duration(min=60), default=600.0, unit="s",
+          doc="the analyst looks every this long after start (peeking z test and mSPRT)"),
+    Field("n_star", Float(min=1), default=5000.0, doc="GrowthBook's N* tuning of the mSPRT mixing variance"),
+    Field("auto_promote", Bool(), default=False,
+          doc="when the primary metric's mSPRT declares a winner, set its weight to 1 and the loser's to 0 "
+              "(UpdateEndpointWeightsAndCapacities) at that look"),
+], doc="an A/B test between two production variants, analysed in the run's summary [simlab]")
+
+AB_TEST_FIELD = Field("ab_test", Nested(AB_TEST_SCHEMA), default=None,
+                      doc="analyse two production variants as an A/B test (docs/rollouts.md)")
+
+
+def _ab_test_problems(dep: dict, path: str, variants: list[dict], duration: float | None) -> list[Problem]:
+    """An ``ab_test`` needs two production variants it names, a non-empty window, α and power < 1."""
+    ab = dep.get("ab_test")
+    if not ab:
+        return []
+    where = f"{path}.ab_test"
+    names = [v["name"] for v in variants]
+    if not dep.get("variants") or len(names) < 2:
+        return [Problem(where, "needs at least two production variants (`variants:`)", f"{len(names)} variant(s)")]
+    problems = [Problem(f"{where}.{role}", f"must name a production variant ({', '.join(names)})"
+                        f"{suggest(ab[role], names)}", repr(ab[role]))
+                for role in ("control", "treatment") if ab[role] not in names]
+    if not problems and ab["control"] == ab["treatment"]:
+        problems.append(Problem(f"{where}.treatment", "must differ from control", repr(ab["treatment"])))
+    for key in ("alpha", "power"):
+        if not ab[key] < 1:
+            problems.append(Problem(f"{where}.{key}", "must be a number in (0, 1)", f"{ab[key]:g}"))
+    end = ab.get("end") if ab.get("end") is not None else duration
+    if end is not None and not ab["start"] < end:
+        problems.append(Problem(f"{where}.start", f"must be before end ({end:g} s)", f"{ab['start']:g}"))
+    late = [i for i, c in enumerate(dep.get("weight_changes") or []) if c["at"] >= ab["start"]]
+    if ab["auto_promote"] and late:
+        problems.append(Problem(f"{where}.auto_promote", "cannot be combined with weight_changes at or after the "
+                                f"test's start ({ab['start']:g} s): they would override the promotion",
+                                f"weight_changes[{late[0]}]"))
+    if duration is not None and ab.get("end") is not None and ab["end"] > duration:
+        problems.append(Problem(f"{where}.end", f"must be ≤ the run's duration ({duration:g} s)", f"{ab['end']:g}"))
+    return problems
+
+
+DEPLOYMENT_FIELDS = {"real_time_endpoint": [UPDATES_FIELD, WEIGHT_CHANGES_FIELD, SHADOW_VARIANTS_FIELD, AB_TEST_FIELD],
                      "async_inference": [UPDATES_FIELD],
                      "serverless_inference": [UPDATES_FIELD]}
 
@@ -438,11 +505,13 @@ def _update_problems(u: dict, path: str, dep: dict, variants: list[dict], alarm_
     return problems
 
 
-def deployment_problems(dep: dict, path: str, *, alarm_names: set[str] | None = None) -> list[Problem]:
+def deployment_problems(dep: dict, path: str, *, alarm_names: set[str] | None = None,
+                        duration: float | None = None) -> list[Problem]:
     """Checks of ``updates``, ``weight_changes`` and ``shadow_variants`` against their deployment.
 
     ``dep`` is the validated deployment mapping (``type``, ``instance_count``, ``variants`` …);
-    ``alarm_names`` the names of the scenario's top-level ``alarms:`` (None: not checked).
+    ``alarm_names`` the names of the scenario's top-level ``alarms:`` (None: not checked);
+    ``duration`` the run's (s; None: an ``ab_test`` window is not checked against it).
     Returns one :class:`Problem` per rule broken.
     """
     problems: list[Problem] = []
@@ -478,6 +547,7 @@ def deployment_problems(dep: dict, path: str, *, alarm_names: set[str] | None = 
         if shadows[0]["variant_name"] in weights:
             problems.append(Problem(f"{path}.shadow_variants[0].variant_name", "must differ from the production "
                                     "variant names", repr(shadows[0]["variant_name"])))
+    problems.extend(_ab_test_problems(dep, path, variants, duration))
     return problems
 
 
@@ -487,5 +557,5 @@ def check_scenario(scenario: dict) -> list[Problem]:
     names = {a.get("alarm_name") for a in scenario.get("alarms") or [] if isinstance(a, dict)}
     out: list[Problem] = []
     for i, dep in enumerate(scenario.get("deployments") or []):
-        out.extend(deployment_problems(dep, f"deployments[{i}]", alarm_names=names))
+        out.extend(deployment_problems(dep, f"deployments[{i}]", alarm_names=names, duration=scenario.get("duration")))
     return out

@@ -17,7 +17,14 @@ adds to the controller's outcome what only the finished run knows:
   new fleets is still billed (the other drained), minus what the old fleets at their size when the
   update began would have cost over the same period (the leases of :meth:`Deployment.finish`).
 
-``--out`` writes ``updates.csv`` (one row per step); the table prints one line per update.
+* ``power_plan``: the chance the first bake catches the update's ``regression_to_catch``, planned
+  when the update starts from what the old fleets did in the hour before (run.observed_baseline).
+
+With ``ab_test:`` the deployment's rollouts summary gets ``"ab"`` (simlab.rollouts.abtest): per
+variant figures, fixed-horizon tests, sample sizes and when each method declares a winner.
+
+``--out`` writes ``updates.csv`` (one row per step); the table prints one line per update (and a
+warning per under-powered plan) and one line per A/B test.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ __all__ = ["RolloutsFeature", "SimRolloutsRun", "FEATURE", "FEATURE_TYPES"]
 
 #: deployment types whose endpoints have the owner API the controllers drive
 FEATURE_TYPES = ("real_time_endpoint", "async_inference")
-OWN_FIELDS = ("updates", "weight_changes", "shadow_variants")
+OWN_FIELDS = ("updates", "weight_changes", "shadow_variants", "ab_test")
 
 
 class RolloutsFeature:
@@ -88,7 +95,33 @@ class RolloutsFeature:
                 lines.append(f"  {name} update {k} at {u['at_s']:g} s  {u['policy']:<11}  {u['outcome']:<11}  "
                              f"finished {fin}{det}; {u['requests_to_new']:,} requests to new "
                              f"({u['errors_to_new']:,} errors), extra cost {u['extra_cost_usd']:.4f} USD")
-        return ["", "updates", *lines] if lines else []
+                lines += [f"    warning ({p['regression_key']}): {p['warning']}"
+                          for p in u.get("power_plan") or [] if p.get("underpowered")]
+        ab_lines = [_ab_line(name, dep[self.name]["ab"]) for name, dep in summary["deployments"].items()
+                    if (dep.get(self.name) or {}).get("ab")]
+        return (["", "updates", *lines] if lines else []) + (["", "A/B tests", *ab_lines] if ab_lines else [])
+
+
+def _ab_line(name: str, ab: dict[str, Any]) -> str:
+    """``api B vs A: error rate 0.1% vs 0.2% (p 0.41); accuracy …; mSPRT winner A at 3000 s (accuracy)``."""
+    by = {v["variant"]: v for v in ab.get("variants") or []}
+    c, t = by.get(ab["control"], {}), by.get(ab["treatment"], {})
+    p = {r["metric"]: r["p_value"] for r in ab.get("tests") or [] if r["test"] != "mann_whitney"}
+
+    def pct(x: Any) -> str:
+        return "-" if x is None else f"{100 * x:.2f}%"
+
+    parts = [f"error rate {pct(t.get('error_rate'))} vs {pct(c.get('error_rate'))}"
+             + (f" (p {p['error_rate']:.3g})" if p.get("error_rate") is not None else "")]
+    if "accuracy" in c:
+        parts.append(f"accuracy {pct(t.get('accuracy'))} vs {pct(c.get('accuracy'))}"
+                     + (f" (p {p['accuracy']:.3g})" if p.get("accuracy") is not None else ""))
+    win = ab.get("winner")
+    verdict = (f"mSPRT winner {win['variant']} at {win['t_s']:g} s ({win['metric']})" if win
+               else f"mSPRT: no winner on {ab['metric']}")
+    if ab.get("promoted"):
+        verdict += f", promoted at {ab['promoted']['t_s']:g} s"
+    return f"  {name} {ab['treatment']} vs {ab['control']}: " + "; ".join(parts) + "; " + verdict
 
 
 FEATURE = RolloutsFeature()
@@ -104,15 +137,34 @@ def _run_class() -> type:
             super().__init__(*args, **kwargs)
             self.old: dict[int, list] = {}  # id(controller) -> FleetInfo of the fleets in service at `at`
             self.current: dict[str, UpdateController] = {}  # deployment -> the update running (judges)
+            self.plans: dict[int, list[dict]] = {}  # id(controller) -> power plan made when it started
 
         def _at(self, at: float, ctl: UpdateController):
             yield self.env.timeout(max(0.0, at - self.env.now))
             self.old[id(ctl)] = [f for f in ctl.dep.fleets() if f.state == "in_service" and not f.shadow]
             name = next(n for n, ctls in self.controllers.items() if ctl in ctls)
             self.current[name] = ctl
+            if ctl.update.get("regression_to_catch"):
+                self.plans[id(ctl)] = _plan_at_start(ctl, self.old[id(ctl)])
             yield ctl.start()
 
     return _Run
+
+
+def _plan_at_start(ctl: UpdateController, old: list) -> list[dict]:
+    """The power plan of an update as it starts (now): its variant's old fleets over the last hour."""
+    from simlab.rollouts.run import observed_baseline, update_power_plan
+
+    dep, now = ctl.dep, float(ctl.env.now)
+    variant = ctl.update["endpoint_config"].get("variant_name") or dep.variant_names()[0]
+    mine = [f for f in old if f.variant == variant]
+    dep.admit_until(now)
+    base = observed_baseline(t=dep.sim.workload.t, t_done=dep.log.t_done, error=dep.log.error, fleet=dep.log.fleet,
+                             old_fleets={f.id for f in mine}, now=now)
+    plan = update_power_plan(ctl.update, instances=sum(f.instance_count for f in mine) or 1,
+                             rate_rps=base["rate_rps"], p_base=base["p_base"], latency=base["latency"])
+    seen = {"observed_window_s": base["window_s"], "observed_requests": base["requests"]}
+    return [{**seen, **{k: (float(v) if isinstance(v, np.floating) else v) for k, v in p.items()}} for p in plan]
 
 
 class SimRolloutsRun:
@@ -125,6 +177,8 @@ class SimRolloutsRun:
         self.weight_log: dict[str, list[dict]] = {n: [] for n in deployments}
         self.shadows: dict[str, ShadowRun] = {}
         self._predictions: dict[str, np.ndarray] = {}
+        self.promoters: dict[str, Any] = {}  # deployment -> abtest.AutoPromote
+        self._labels: Any = None
 
     def start(self) -> None:
         from simlab.rollouts.run import ShadowRun, apply_weight_changes
@@ -137,6 +191,63 @@ class SimRolloutsRun:
             for shadow in cfg.get("shadow_variants") or []:
                 self.shadows[name] = ShadowRun(env, dep, shadow, variant=dep.variant_names()[0])
                 self.shadows[name].start()
+            ab = cfg.get("ab_test")
+            if ab and ab["auto_promote"]:
+                from simlab.rollouts.abtest import AutoPromote
+
+                self.promoters[name] = AutoPromote(env, dep, ab, look_times=self._looks(ab),
+                                                   frame_at=lambda now, n=name: self._ab_frame(n, now, live=True))
+                self.promoters[name].start()
+
+    # -- the A/B test reads the request log and the labels ---------------------------------------------
+    def _looks(self, ab: dict) -> np.ndarray:
+        from simlab.rollouts.abtest import looks
+
+        end = self.sim.duration if ab.get("end") is None else ab["end"]
+        return looks(start=ab["start"], end=end, every=ab["looks_every"])
+
+    def _ab_labels(self) -> Any:
+        """True labels and when they arrive: the scenario's ground_truth (the monitoring feature's
+        draws, same streams) or, without one, at response time; None labels for regression."""
+        if self._labels is None:
+            from simlab.monitoring.ground_truth import GroundTruth
+            from simlab.rollouts.abtest import Labels
+
+            cfg = self.sim.scenario.extra.get("ground_truth")
+            task = self.sim.dataset.task
+            gt = GroundTruth(self.sim, cfg)
+            self._labels = Labels(label=None if task == "regression" else gt.label,
+                                  arrival=gt.arrival if cfg is not None else None, delayed=cfg is not None, task=task)
+        return self._labels
+
+    def _ab_frame(self, name: str, now: float, *, live: bool = False) -> Any:
+        """The A/B request frame of deployment ``name`` as known at ``now`` (``live``: during the run,
+        predictions scored afresh and only when the primary metric needs them)."""
+        from simlab.rollouts.abtest import request_frame
+
+        dep, cfg = self.deployments[name]
+        ab, labels = cfg["ab_test"], self._ab_labels()
+        if live:
+            dep.admit_until(now)
+            pred = dep.predictions() if ab["metric"] == "accuracy" and labels.label is not None else None
+        else:
+            if name not in self._predictions:
+                self._predictions[name] = dep.predictions()
+            pred = self._predictions[name]
+        end = self.sim.duration if ab.get("end") is None else ab["end"]
+        return request_frame(t=self.sim.workload.t, t_done=dep.log.t_done, error=dep.log.error,
+                             variant=dep.log.variant, variant_names=dep.variant_names(), prediction=pred,
+                             labels=labels, arms=(ab["control"], ab["treatment"]), start=ab["start"], end=end, now=now)
+
+    def _ab_record(self, name: str) -> dict[str, Any]:
+        from simlab.rollouts.abtest import analyse
+
+        ab = self.deployments[name][1]["ab_test"]
+        rec = analyse(self._ab_frame(name, self.sim.duration), ab, look_times=self._looks(ab),
+                      labels=self._ab_labels())
+        if ab["auto_promote"]:
+            rec["promoted"] = self.promoters[name].promoted if name in self.promoters else None
+        return rec
 
     # -- judges read the request records of the fleets being compared ---------------------------------
     def _fleet_ids(self, name: str, which: str) -> set[int]:
@@ -187,6 +298,8 @@ class SimRolloutsRun:
         sh = self.shadows.get(deployment)
         if sh is not None:
             out["shadow"] = self._shadow_record(deployment, sh)
+        if self.deployments[deployment][1].get("ab_test"):
+            out["ab"] = self._ab_record(deployment)
         return out
 
     def _record(self, name: str, ctl: UpdateController) -> dict[str, Any]:
@@ -206,6 +319,7 @@ class SimRolloutsRun:
                 "requests_to_new": int(to_new.sum()), "errors_to_new": int(errors.sum()),
                 "wrong_predictions_to_new": self._wrong(name, to_new & ~errors),
                 "extra_cost_usd": self._extra_cost(dep, ctl, new, at, base["finished_s"]),
+                "power_plan": self.run.plans.get(id(ctl), []),
                 "reason": base.get("reason", ""),
                 "steps": [{"t_s": s["t_s"], "event": s["event"], "traffic_to_new": s["traffic_to_new"]}
                           for s in base["steps"]]}

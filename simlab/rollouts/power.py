@@ -74,8 +74,8 @@ def plan_error_rate(*, p_base: float, delta: float, canary_share: float, rate_rp
         _positive(name, v)
     _share(canary_share)
     p_c = p_base + delta
-    if not (0 < p_base < 1 and p_c < 1):
-        raise ParameterError("p_base", _OWNER, "and p_base + delta must lie in (0, 1)", (p_base, delta))
+    if not (0 <= p_base < 1 and p_c < 1):  # p_base 0 (no error seen on the old fleet): se₁ is the canary's alone
+        raise ParameterError("p_base", _OWNER, "must lie in [0, 1) and p_base + delta in (0, 1)", (p_base, delta))
     w, lam = canary_share, rate_rps
     pool = w * p_c + (1 - w) * p_base  # the pooled rate the test would see under the regression
     a = math.sqrt(pool * (1 - pool) * (1 / (w * lam) + 1 / ((1 - w) * lam)))

@@ -3,8 +3,8 @@
 :class:`RolloutsRun` starts one :class:`UpdateController` per update at its ``at`` time and
 reports the outcome records (``summary``), the step timeline as a frame (``frames``) and
 ``updates.csv`` (``write``); :func:`apply_weight_changes` and :class:`ShadowRun` are the A/B and
-shadow processes; :func:`update_power_plan` is the planner for the first bake (not yet reported
-in the summary).
+shadow processes; :func:`update_power_plan` is the planner for the first bake, fed at the update's
+start by :func:`observed_baseline` (what the old fleets did in the hour before).
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
 from simlab.rollouts import power
 from simlab.rollouts.config import batch_instances, check_scenario, policy_of, traffic_steps
@@ -21,7 +23,12 @@ from simlab.rollouts.controller import JudgeHook, UpdateController
 from simlab.rollouts.judges import MannWhitneyJudge, MetricSpec, SequentialJudge, ThresholdJudge
 
 __all__ = ["RolloutsRun", "check_scenario", "update_power_plan", "build_judge", "apply_weight_changes",
-           "ShadowRun"]
+           "ShadowRun", "observed_baseline", "EmpiricalLatency", "BASELINE_WINDOW_S"]
+
+#: how far back the power plan looks at the old fleets when an update starts
+BASELINE_WINDOW_S = 3600.0
+#: fewest answered requests whose latencies make a distribution for the p99 plan
+MIN_LATENCIES = 100
 
 
 def build_judge(cfg: Mapping) -> Any:
@@ -126,8 +133,11 @@ def update_power_plan(update: Mapping, *, instances: int, rate_rps: float, p_bas
         if share is None or bake <= 0:
             out.append({**base, "power": None, "underpowered": True,
                         "warning": "no bake with old and new fleets side by side: nothing to compare"})
+        elif not rate_rps > 0:
+            out.append({**base, "power": None, "underpowered": True,
+                        "warning": "no traffic to the old fleets before the update: nothing to plan with"})
         elif key == "error_rate_increase_pp":
-            out.append({**base, **power.plan_error_rate(p_base=p_base, delta=want[key] / 100, canary_share=share,
+            out.append({**base, "p_base": p_base, **power.plan_error_rate(p_base=p_base, delta=want[key] / 100, canary_share=share,
                                                          rate_rps=rate_rps, bake_s=bake, alpha=alpha,
                                                          target_power=target)})
         elif latency is None:
@@ -137,6 +147,42 @@ def update_power_plan(update: Mapping, *, instances: int, rate_rps: float, p_bas
                                                                canary_share=share, rate_rps=rate_rps, bake_s=bake,
                                                                alpha=alpha, target_power=target)})
     return out
+
+
+class EmpiricalLatency:
+    """Observed latencies as the distribution :func:`power.plan_latency_quantile` reads: ``ppf`` the
+    sample quantile, ``pdf`` a Gaussian kernel density estimate (scipy ``gaussian_kde``, Scott's
+    bandwidth). Raises :class:`ValueError` (scipy) on fewer than two distinct values."""
+
+    def __init__(self, samples: np.ndarray) -> None:
+        self.samples = np.asarray(samples, dtype=float)
+        self._kde = sps.gaussian_kde(self.samples)
+
+    def ppf(self, q: float) -> float:
+        return float(np.quantile(self.samples, q))
+
+    def pdf(self, x: float) -> float:
+        return float(self._kde(x)[0])
+
+
+def observed_baseline(*, t: np.ndarray, t_done: np.ndarray, error: np.ndarray, fleet: np.ndarray,
+                      old_fleets: set[int], now: float, window_s: float = BASELINE_WINDOW_S) -> dict:
+    """What the old fleets did in ``[now − window_s, now)`` (from 0 when the run is younger), for the
+    power plan of an update called at ``now``: ``rate_rps`` (requests routed to them per second),
+    ``p_base`` (error share of those answered by ``now``; errors of any kind, as the judges count),
+    ``latency`` (an :class:`EmpiricalLatency` of the answered successful ones, None below
+    :data:`MIN_LATENCIES` or with less than 1 µs of spread), ``window_s`` and ``requests``. ``error`` holds ``Err`` codes."""
+    t0 = max(0.0, now - window_s)
+    sel = (t >= t0) & (t < now) & np.isin(fleet, list(old_fleets))
+    answered = sel & (t_done <= now)
+    failed = answered & (error != 0)
+    ok = answered & ~failed
+    span = now - t0
+    lat = (t_done - t)[ok]
+    # below a microsecond of spread (e.g. a fixed service time up to float rounding) there is no density
+    latency = EmpiricalLatency(lat) if lat.size >= MIN_LATENCIES and np.std(lat) > 1e-6 else None
+    return {"window_s": span, "requests": int(sel.sum()), "rate_rps": float(sel.sum() / span) if span > 0 else 0.0,
+            "p_base": float(failed.sum() / answered.sum()) if answered.any() else 0.0, "latency": latency}
 
 
 class RolloutsRun:

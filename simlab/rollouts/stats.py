@@ -30,7 +30,8 @@ __all__ = [
 ]
 
 _OWNER = "simlab.rollouts.stats"
-#: the Hodges–Lehmann interval materialises all n·m differences (8 bytes each): 40 MB at most
+#: up to this many n·m differences the Hodges–Lehmann interval materialises them (8 bytes each:
+#: 40 MB); above, it selects the order statistics it needs without materialising them
 MAX_PAIRS = 5_000_000
 
 
@@ -103,26 +104,64 @@ def welch_ttest(a: object, b: object, *, alpha: float = 0.05) -> Comparison:
                       float(res.statistic), float(res.pvalue), xa.size, xb.size, alpha)
 
 
-def hodges_lehmann(a: object, b: object, *, confidence: float = 0.95) -> tuple[float, float, float]:
+def _select_differences(a: np.ndarray, b: np.ndarray, ranks: list[int], *, enumerate_below: int = 1000) -> list[float]:
+    """The order statistics ``d_(k)`` (1-based ranks) of the n·m differences ``b_i − a_j`` without
+    materialising them: bisection on the value, counting ``#{d ≤ x} = Σ_i #{a_j ≥ b_i − x}`` with
+    ``searchsorted`` on sorted ``a`` (O((n+m) log m) per count), until at most ``enumerate_below``
+    differences lie between the bounds; those are listed and the rank picked — exact up to the
+    rounding of ``b_i − a_j`` (the count compares ``a_j`` with ``b_i − x``)."""
+    a = np.sort(a)
+    m = a.size
+
+    def count(x: float) -> int:
+        return int(m * b.size - np.searchsorted(a, b - x, side="left").sum())
+
+    out = []
+    for k in ranks:
+        lo, hi = float(b.min() - a.max()) - 1.0, float(b.max() - a.min())
+        c_lo, c_hi = 0, count(hi)
+        while c_hi - c_lo > enumerate_below:
+            mid = lo + (hi - lo) / 2
+            if mid <= lo or mid >= hi:  # adjacent floats: every difference left in (lo, hi] equals hi
+                break
+            c = count(mid)
+            if c >= k:
+                hi, c_hi = mid, c
+            else:
+                lo, c_lo = mid, c
+        if c_hi - c_lo > enumerate_below:
+            out.append(hi)
+            continue
+        j0, j1 = np.searchsorted(a, b - hi, side="left"), np.searchsorted(a, b - lo, side="left")
+        between = np.concatenate([b[i] - a[j0[i]:j1[i]] for i in np.flatnonzero(j1 > j0)] or [np.empty(0)])
+        out.append(float(np.sort(between)[k - c_lo - 1]))
+    return out
+
+
+def hodges_lehmann(a: object, b: object, *, confidence: float = 0.95,
+                   max_pairs: int = MAX_PAIRS) -> tuple[float, float, float]:
     """Hodges–Lehmann shift estimate of ``b − a`` and its distribution-free interval.
 
     Returns ``(estimate, low, high)``: the median of the n·m differences ``b_i − a_j`` and the
     order statistics ``d_(k)``, ``d_(nm+1−k)`` with ``k = ⌊nm/2 − z·√(nm(n+m+1)/12)⌋`` (the
     normal approximation of the U statistic's distribution, as R's ``wilcox.test`` uses for large
     samples). Hand-written: scipy.stats has no HL estimator. When ``k < 1`` (samples too small for
-    the confidence asked) the interval is unbounded. Raises :class:`ParameterError` above
-    :data:`MAX_PAIRS` differences.
+    the confidence asked) the interval is unbounded. Above ``max_pairs`` differences the order
+    statistics are selected by bisection (:func:`_select_differences`) instead of materialised.
+    Raises :class:`ParameterError` on an empty or non-finite sample.
     """
     xa, xb = _as_sample(a, "a"), _as_sample(b, "b")
     if not 0 < confidence < 1:
         raise ParameterError("confidence", _OWNER, "must be a number in (0, 1)", confidence)
-    if xa.size * xb.size > MAX_PAIRS:
-        raise ParameterError("a", _OWNER, f"and b must give at most {MAX_PAIRS:,} pairwise differences (n·m): "
-                             "aggregate to per-interval datapoints, as Kayenta's metric series are", xa.size * xb.size)
-    d = (xb[:, None] - xa[None, :]).ravel()
-    nm = d.size
+    nm = xa.size * xb.size
     z = sps.norm.ppf(0.5 + confidence / 2)
     k = math.floor(nm / 2 - z * math.sqrt(nm * (xa.size + xb.size + 1) / 12))
+    if nm > max_pairs:
+        mid = [nm // 2, nm // 2 + 1] if nm % 2 == 0 else [(nm + 1) // 2]
+        sel = _select_differences(xa, xb, mid + ([k, nm + 1 - k] if k >= 1 else []))
+        estimate = float(np.mean(sel[: len(mid)]))
+        return (estimate, -math.inf, math.inf) if k < 1 else (estimate, sel[-2], sel[-1])
+    d = (xb[:, None] - xa[None, :]).ravel()
     estimate = float(np.median(d))
     if k < 1:
         return estimate, -math.inf, math.inf
