@@ -18,7 +18,13 @@ import pandas as pd
 from simlab.rollouts import power
 from simlab.rollouts.config import batch_instances, check_scenario, policy_of, traffic_steps
 from simlab.rollouts.controller import JudgeHook, UpdateController
-from simlab.rollouts.judges import MannWhitneyJudge, MetricSpec, SequentialJudge, ThresholdJudge, ZTestJudge
+from simlab.rollouts.judges import (
+    MannWhitneyJudge,
+    MetricSpec,
+    SequentialJudge,
+    ThresholdJudge,
+    ZTestJudge,
+)
 
 __all__ = ["RolloutsRun", "check_scenario", "update_power_plan", "build_judge", "apply_weight_changes",
            "ShadowRun"]
