@@ -199,15 +199,14 @@ def _arm_latencies(sim: Any, t0: float, t1: float) -> dict[str, float]:
 
     dep = sim.deployments[0]
     ctl = sim.features["rollouts"].run.controllers["api"][-1]
-    names = {f.id: f.config_name for f in dep.fleets()}
+    new = [f.id for f in dep.fleets() if f.config_name == ctl.config_name]
+    base = [f.id for f in dep.fleets() if f.config_name == f"{ctl.config_name}-baseline"]
     log, t = dep.log, sim.workload.t
     ok = (t >= t0) & (t < t1) & (log.error == Err.NONE) & np.isfinite(log.t_done)
     lat = (log.t_done - t) * 1000.0
-    arm = np.array(["new" if names.get(int(f)) == ctl.config_name else
-                    "baseline" if names.get(int(f)) == f"{ctl.config_name}-baseline" else "old"
-                    for f in log.fleet], dtype=object) if t.size else np.empty(0, dtype=object)
-    return {f"latency_{a}_ms": float(lat[ok & (arm == a)].mean()) if (ok & (arm == a)).any() else math.nan
-            for a in ("new", "old", "baseline")}
+    is_new, is_base = np.isin(log.fleet, new), np.isin(log.fleet, base)
+    masks = {"new": ok & is_new, "baseline": ok & is_base, "old": ok & ~is_new & ~is_base}
+    return {f"latency_{a}_ms": float(lat[m].mean()) if m.any() else math.nan for a, m in masks.items()}
 
 
 def binomial_interval(successes: int, n: int, *, level: float = 0.95) -> tuple[float, float]:
