@@ -34,7 +34,10 @@ def test_json_shape(path: Path) -> None:
     status, out, err = run(["recommend", str(path), "--json"])
     assert status == ExitStatus.SUCCESS and err == ""
     data = json.loads(out)
-    assert list(data) == ["question", "recommendation", "also", "ruled_out", "reasons", "estimates"]
+    keys = ["question", "recommendation", "also", "ruled_out", "reasons", "estimates"]
+    # rollout answers add one key after the existing ones: the simulated blast radius per strategy
+    assert list(data) == keys + (["blast_radius"] if data["question"] == "rollout" else [])
+    assert set(data.get("blast_radius", {})) <= set(ANSWERS["rollout"])
     ids = set(ANSWERS[data["question"]])
     assert data["recommendation"] in ids
     assert set(data["also"]) <= ids and set(data["ruled_out"]) <= ids

@@ -249,3 +249,11 @@ def test_derived_steps() -> None:
     assert rc.batch_instances(None, 7) == 7
     assert rc.policy_of(CANARY) == "CANARY" and rc.policy_of(ROLLING) == "ROLLING"
     assert rc.policy_of({"endpoint_config": {}}) == "ALL_AT_ONCE"
+
+
+def test_z_test_judge_fields() -> None:
+    ok = {"type": "z_test", "metric": "error_rate", "alpha": 0.01, "interval": 600}
+    assert problems([with_(CANARY, "judges", [ok])]) == []
+    got = problems([with_(CANARY, "judges", [{"type": "z_test", "metric": "latency_mean", "n_star": 50}])])
+    assert got == [f"{PREFIX}judges[0].n_star: applies only to sequential judges, got 'z_test'",
+                   f"{PREFIX}judges[0].metric: must be error_rate for a z_test judge, got 'latency_mean'"]

@@ -204,3 +204,26 @@ def test_sequential_judge_never_rolls_back_on_old_evidence_of_a_better_canary() 
     # then the canary turns slightly worse in total: 225/4000 vs 210/4000 (z ≈ 0.7)
     v = j.observe(ArmSample(requests=2000, errors=220), ArmSample(requests=2000, errors=130))
     assert v.value > v.baseline and v.action == "continue" and j.p_worse > 0.05
+
+
+def test_z_test_judge_by_hand_tests_once_at_its_first_look() -> None:
+    from simlab.rollouts.judges import ZTestJudge
+
+    # canary 12/200 errors, baseline 10/600: pooled p = 22/800 = 0.0275,
+    # se = √(0.0275·0.9725·(1/200 + 1/600)) = √0.00017829 = 0.013353, z = 0.043333/se = 3.2453
+    pool = 22 / 800
+    z = (12 / 200 - 10 / 600) / math.sqrt(pool * (1 - pool) * (1 / 200 + 1 / 600))
+    assert z == pytest.approx(3.2453, abs=1e-3)
+    judge = ZTestJudge(alpha=0.01)
+    v = judge.observe(ArmSample(requests=200, errors=12), ArmSample(requests=600, errors=10))
+    assert (v.verdict, v.action) == ("fail", "rollback") and v.p_value == pytest.approx(0.5 * math.erfc(z / math.sqrt(2)))
+    # the same data just above α passes; and a later look never tests again (no peeking)
+    late = ZTestJudge(alpha=0.0005)
+    assert late.observe(ArmSample(requests=200, errors=12), ArmSample(requests=600, errors=10)).action == "continue"
+    assert late.observe(ArmSample(requests=200, errors=150), ArmSample(requests=600, errors=0)).action == "continue"
+    # a better canary is never rolled back (one-sided); no variance passes; no data continues
+    assert ZTestJudge().observe(ArmSample(requests=600, errors=0), ArmSample(requests=200, errors=12)).action == "continue"
+    assert ZTestJudge().observe(ArmSample(requests=60, errors=0), ArmSample(requests=20, errors=0)).verdict == "pass"
+    assert ZTestJudge().observe(ArmSample(requests=0), ArmSample(requests=20, errors=1)).verdict == "no_data"
+    with pytest.raises(ParameterError, match="metric"):
+        ZTestJudge(metric="latency_mean")  # type: ignore[arg-type]

@@ -83,10 +83,12 @@ class Recommendation:
     estimates: dict[str, Estimate] = field(default_factory=dict)
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     fired: tuple[str, ...] = ()
+    blast_radius: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """``{question, recommendation, also, ruled_out, reasons, estimates}`` (JSON-ready)."""
-        return {
+        """``{question, recommendation, also, ruled_out, reasons, estimates}`` (JSON-ready), plus
+        ``blast_radius`` for rollout questions (:func:`simlab.rollouts.blast.blast_radius`)."""
+        out = {
             "question": self.question,
             "recommendation": self.recommendation,
             "also": list(self.also),
@@ -94,6 +96,9 @@ class Recommendation:
             "reasons": list(self.reasons),
             "estimates": {k: v.to_dict() for k, v in self.estimates.items()},
         }
+        if self.blast_radius:
+            out["blast_radius"] = {k: dict(v) for k, v in self.blast_radius.items()}
+        return out
 
 
 # --------------------------------------------------------------------------- context
@@ -378,5 +383,9 @@ def recommend(facts: Mapping[str, Any]) -> Recommendation:
     verdicts = [_verdict(o, firings) for o in ANSWERS[question]]
     objective = checked.get("objective")
     chosen, fallback = _choose(verdicts, estimates, ANSWERS[question], objective, question)
-    return _assemble(question, _finalise(verdicts, chosen), firings, chosen, fallback, estimates,
-                     objective)
+    rec = _assemble(question, _finalise(verdicts, chosen), firings, chosen, fallback, estimates, objective)
+    if question == "rollout":  # a bad version under each strategy, simulated (deterministic, cached)
+        from simlab.rollouts.blast import blast_radius
+
+        rec = replace(rec, blast_radius=blast_radius())
+    return rec

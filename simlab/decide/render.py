@@ -53,7 +53,28 @@ def explain_text(rec: Recommendation) -> str:
         lines += _bullets([f"{o}: {why}" for o, why in rec.ruled_out.items()])
     if rec.estimates:
         lines += [""] + _estimates_table(rec)
+    if rec.blast_radius:
+        lines += [""] + _blast_table(rec)
     return "\n".join(lines) + "\n"
+
+
+def _blast_table(rec: Recommendation) -> list[str]:
+    """The simulated blast radius of a bad version per strategy (simlab.rollouts.blast)."""
+    from simlab.rollouts import blast
+
+    window = next(iter(rec.blast_radius.values()))["window_s"]
+    lines = _bullets([f"Simulated blast radius (simlab.rollouts.blast): a version failing every request "
+                      f"rolled out at {blast.AT_S:g} s to {blast.INSTANCES} × ml.m5.large taking "
+                      f"{blast.RATE_PER_S:g} req/s, an endpoint 5xx alarm (Sum > 2 in a minute) for "
+                      f"auto-rollback; requests the bad version served within {window:g} s of the call:"],
+                     indent="")
+    lines.append(f"  {'strategy':<12} {'policy':<12} {'outcome':<12} {'detected':>9} {'bad served':>11} "
+                 f"{'extra USD':>10}")
+    for option, r in rec.blast_radius.items():
+        det = "never" if r["detected_s"] is None else f"{r['detected_s']:g} s"
+        lines.append(f"  {option:<12} {r['policy']:<12} {r['outcome']:<12} {det:>9} {r['requests_to_new']:>11,} "
+                     f"{r['extra_cost_usd']:>10.4f}")
+    return lines
 
 
 def _also_line(rec: Recommendation, option: str) -> str:

@@ -213,7 +213,7 @@ ENDPOINT_CONFIG_SCHEMA = Schema("endpoint config", [
     Field("faults", Nested(FAULTS_SCHEMA), default=None, doc="injected regressions {error_rate, latency_multiplier, startup_failure}"),
 ], doc="the new EndpointConfig's production variant")
 
-JUDGE_TYPES = ("threshold", "mann_whitney", "sequential")
+JUDGE_TYPES = ("threshold", "mann_whitney", "sequential", "z_test")
 #: metric names a judge reads (owned here so loading a scenario does not import the statistics)
 METRIC_PATTERN = r"error_rate|success_rate|latency_mean|latency_p\d{1,2}(\.\d)?"
 METRIC = Str(pattern=METRIC_PATTERN, describe="error_rate | success_rate | latency_mean | latency_pNN")
@@ -231,7 +231,7 @@ JUDGE_APPLIES: dict[str, tuple[str, ...]] = {
     "max": ("threshold",), "min": ("threshold",), "failure_limit": ("threshold",), "no_data": ("threshold",),
     "min_requests": ("threshold",), "metrics": ("mann_whitney",), "confidence": ("mann_whitney",),
     "tolerance": ("mann_whitney",), "pass_threshold": ("mann_whitney",), "marginal_threshold": ("mann_whitney",),
-    "baseline": ("mann_whitney",), "alpha": ("sequential",), "n_star": ("sequential",), "theta0": ("sequential",),
+    "baseline": ("mann_whitney",), "alpha": ("sequential", "z_test"), "n_star": ("sequential",), "theta0": ("sequential",),
 }
 
 
@@ -242,10 +242,12 @@ def _judge_check(cfg: dict, path: str) -> list[Problem]:
     kind = cfg["type"]
     if kind == "threshold" and cfg.get("max") is None and cfg.get("min") is None:
         problems.append(Problem(f"{path}.max", "a threshold judge needs max and/or min"))
-    if kind in ("threshold", "sequential") and cfg.get("metric") is None:
+    if kind in ("threshold", "sequential", "z_test") and cfg.get("metric") is None:
         problems.append(Problem(f"{path}.metric", f"is required for a {kind} judge"))
     if kind == "sequential" and cfg.get("metric") not in (None, "error_rate", "latency_mean"):
         problems.append(Problem(f"{path}.metric", "must be error_rate or latency_mean for a sequential judge", fmt_value(cfg["metric"])))
+    if kind == "z_test" and cfg.get("metric") not in (None, "error_rate"):
+        problems.append(Problem(f"{path}.metric", "must be error_rate for a z_test judge", fmt_value(cfg["metric"])))
     if kind == "mann_whitney" and not cfg.get("metrics"):
         problems.append(Problem(f"{path}.metrics", "a mann_whitney judge needs at least one metric"))
     if kind == "mann_whitney" and cfg["marginal_threshold"] > cfg["pass_threshold"]:
@@ -255,8 +257,9 @@ def _judge_check(cfg: dict, path: str) -> list[Problem]:
 
 
 JUDGE_SCHEMA = Schema("judge", [
-    Field("type", OneOf(JUDGE_TYPES), doc="threshold (Flagger/Argo), mann_whitney (Kayenta) or sequential (mSPRT)"),
-    Field("metric", METRIC, default=None, doc="threshold and sequential: the metric judged"),
+    Field("type", OneOf(JUDGE_TYPES), doc="threshold (Flagger/Argo), mann_whitney (Kayenta), sequential (mSPRT) "
+          "or z_test (one fixed-horizon test at the first look: the power planner's)"),
+    Field("metric", METRIC, default=None, doc="threshold, sequential and z_test: the metric judged"),
     Field("interval", Duration(min=60), default=60.0, unit="s", doc="analysis interval (Flagger's default 60 s)"),
     Field("max", Float(), default=None, doc="threshold: the canary metric must stay ≤ this"),
     Field("min", Float(), default=None, doc="threshold: the canary metric must stay ≥ this"),
@@ -271,7 +274,8 @@ JUDGE_SCHEMA = Schema("judge", [
     Field("marginal_threshold", Float(min=0, max=100), default=75.0, doc="mann_whitney: score for marginal"),
     Field("baseline", OneOf(("old", "fresh")), default="old",
           doc="mann_whitney: compare with the old fleet, or a fresh baseline fleet of the canary's size (Kayenta's advice)"),
-    Field("alpha", Float(min=0, max=1, min_open=True), default=0.05, doc="sequential: level of the always-valid test"),
+    Field("alpha", Float(min=0, max=1, min_open=True), default=0.05,
+          doc="sequential: level of the always-valid test; z_test: level of the one-sided test"),
     Field("n_star", Float(min=1), default=5000.0, doc="sequential: GrowthBook's N* tuning of the mixing variance"),
     Field("theta0", Float(min=0), default=0.0, doc="sequential: tolerated degradation (canary − baseline)"),
 ], checks=(_judge_check,), doc="a canary-vs-baseline judge run while the update bakes [simlab]")

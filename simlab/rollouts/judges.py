@@ -11,6 +11,8 @@ notebook, or over thousands of Monte Carlo replications.
   check, a known source of false rollbacks on low traffic — flagger#1035, argo-rollouts#1905).
 - :class:`MannWhitneyJudge` — Kayenta's NetflixACAJudge with its MannWhitneyClassifier.
 - :class:`SequentialJudge` — an mSPRT (always-valid p-value) on the canary − baseline difference.
+- :class:`ZTestJudge` — one fixed-horizon one-sided two-proportion z test at its first look: the
+  test the power planner (:mod:`simlab.rollouts.power`) assumes.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from simlab.rollouts.stats import hodges_lehmann, mixing_variance, msprt_lambda
 
 __all__ = [
     "ArmSample", "Verdict", "metric_value", "ThresholdJudge", "MetricSpec", "classify_metric",
-    "MannWhitneyJudge", "SequentialJudge", "VERDICTS", "ACTIONS", "METRIC_PATTERN",
+    "MannWhitneyJudge", "SequentialJudge", "ZTestJudge", "VERDICTS", "ACTIONS", "METRIC_PATTERN",
 ]
 
 VERDICTS = ("pass", "fail", "marginal", "no_data")
@@ -377,3 +379,56 @@ class SequentialJudge:
                            reason=f"{text} ≤ α {self.alpha:g}: canary worse")
         return Verdict(self.name, i, "pass", "continue", self.metric, mc, mb, p_value=self.p_value,
                        reason=f"{text}" + ("" if self.p_value > self.alpha else ": canary better"))
+
+
+# -- fixed horizon (the planner's test) ---------------------------------------------------------------
+class ZTestJudge:
+    """One one-sided two-proportion z test (pooled variance, statsmodels ``proportions_ztest``) of
+    the canary's error rate against the baseline's, on the data of its **first** look only.
+
+    This is the fixed-horizon test :func:`simlab.rollouts.power.plan_error_rate` computes the power
+    of: give it an ``interval`` equal to the bake so that its one look falls at the bake's end.
+    Rollback when the canary is worse with one-sided p ≤ ``alpha``; every later look continues
+    (a fixed-horizon test must not be repeated: that would be peeking). A first look where the
+    pooled rate is 0 or 1 (no variance) passes.
+
+    Raises :class:`ParameterError` on invalid parameters.
+    """
+
+    def __init__(self, *, metric: Literal["error_rate"] = "error_rate", alpha: float = 0.05,
+                 name: str = "z_test") -> None:
+        owner = "ZTestJudge"
+        _one_of(metric, ("error_rate",), "metric", owner)
+        if not 0 < alpha < 1:
+            raise ParameterError("alpha", owner, "must be a number in (0, 1)", alpha)
+        self.metric, self.alpha, self.name = metric, alpha, name
+        self.intervals = 0
+        self.rolled_back = False
+
+    def observe(self, canary: ArmSample, baseline: ArmSample) -> Verdict:
+        """Test the first interval; later intervals only repeat the decision taken."""
+        i = self.intervals
+        self.intervals += 1
+        if self.rolled_back:
+            return Verdict(self.name, i, "fail", "rollback", self.metric, reason="already rolled back")
+        if i > 0:
+            return Verdict(self.name, i, "pass", "continue", self.metric,
+                           reason="fixed horizon: tested once at the first look")
+        nc, nb = int(canary.requests), int(baseline.requests)
+        if nc == 0 or nb == 0:
+            return Verdict(self.name, i, "no_data", "continue", self.metric,
+                           reason=f"no data at the horizon: canary n={nc}, baseline n={nb}")
+        pc, pb = canary.errors / nc, baseline.errors / nb
+        pooled = (canary.errors + baseline.errors) / (nc + nb)
+        if pooled in (0.0, 1.0):
+            p = 1.0
+        else:
+            from statsmodels.stats.proportion import proportions_ztest
+
+            p = float(proportions_ztest([canary.errors, baseline.errors], [nc, nb], alternative="larger")[1])
+        text = f"canary {pc:.6g} vs baseline {pb:.6g} (n={nc}/{nb}), one-sided p = {p:.4g}"
+        if p <= self.alpha:
+            self.rolled_back = True
+            return Verdict(self.name, i, "fail", "rollback", self.metric, pc, pb, p_value=p,
+                           reason=f"{text} ≤ α {self.alpha:g}: canary worse")
+        return Verdict(self.name, i, "pass", "continue", self.metric, pc, pb, p_value=p, reason=text)

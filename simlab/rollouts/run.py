@@ -20,7 +20,13 @@ from scipy import stats as sps
 from simlab.rollouts import power
 from simlab.rollouts.config import batch_instances, check_scenario, policy_of, traffic_steps
 from simlab.rollouts.controller import JudgeHook, UpdateController
-from simlab.rollouts.judges import MannWhitneyJudge, MetricSpec, SequentialJudge, ThresholdJudge
+from simlab.rollouts.judges import (
+    MannWhitneyJudge,
+    MetricSpec,
+    SequentialJudge,
+    ThresholdJudge,
+    ZTestJudge,
+)
 
 __all__ = ["RolloutsRun", "check_scenario", "update_power_plan", "build_judge", "apply_weight_changes",
            "ShadowRun", "observed_baseline", "EmpiricalLatency", "BASELINE_WINDOW_S"]
@@ -40,6 +46,8 @@ def build_judge(cfg: Mapping) -> Any:
                               min_requests=cfg["min_requests"])
     if kind == "sequential":
         return SequentialJudge(metric=cfg["metric"], alpha=cfg["alpha"], theta0=cfg["theta0"], n_star=cfg["n_star"])
+    if kind == "z_test":
+        return ZTestJudge(metric=cfg["metric"], alpha=cfg["alpha"])
     metrics = [MetricSpec(m["name"], direction=m["direction"], critical=m["critical"],
                           allowed_increase=m["allowed_increase"], allowed_decrease=m["allowed_decrease"])
                for m in cfg["metrics"]]
