@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import simpy
 
 if TYPE_CHECKING:  # pragma: no cover
     from simlab.deployments.base import Deployment
@@ -198,6 +199,7 @@ class MetricStore:
         self.closed_until = 0.0  # every minute ending at or before this has closed
         self._deferred: list[Deployment] = []  # request metrics still to publish (no live listener)
         self._watched = False
+        self._running: tuple[Any, list[Deployment], Any] | None = None  # (env, deployments, publisher) while the clock runs
 
     # -- writing -------------------------------------------------------------------------------
     def publish(self, deployment: str, metric: str, minute: int, stat: Stat | None, *,
@@ -230,10 +232,22 @@ class MetricStore:
 
     # -- reading -------------------------------------------------------------------------------
     def watch(self) -> None:
-        """Publish request metrics minute by minute during the run: for a feature that reads
-        datapoints while the clock runs or changes an endpoint's fleets (each fleet's own series
-        starts the minute after it was added, which only a live publisher knows)."""
+        """Publish request metrics minute by minute from now on. Called before the run (a feature
+        that will read datapoints on the clock), or during it: by the first read while the clock
+        runs, and by an endpoint about to add a fleet (each fleet's own series starts the minute
+        after it was added, which only minute-by-minute publishing knows). During the run, the
+        minutes closed so far are published first, as a live publisher would have."""
+        if self._watched:
+            return
         self._watched = True
+        if self._running is not None:
+            env, deployments, process = self._running
+            t = math.floor(env.now / METRIC_PERIOD_S) * METRIC_PERIOD_S
+            for d in deployments:
+                d.admit_until(t)
+                d.publish_minutes(self, t, final=False)
+            if process is not env.active_process:
+                process.interrupt()  # it may be sleeping for QUIET_TICK_S: tick every minute now
 
     @property
     def live(self) -> bool:
@@ -243,8 +257,13 @@ class MetricStore:
         return self._watched or bool(self._on_close)
 
     def _settle(self) -> None:
-        """Publish the request metrics deferred at the end of a run nobody watched live: the
-        same datapoints, bucketed in one pass instead of once per simulated minute."""
+        """Before any read: during the run, switch to minute-by-minute publishing (a process on
+        the clock reads datapoints as soon as their minute closes); after a run nobody watched,
+        publish the deferred request metrics — the same datapoints, in one pass."""
+        if self._running is not None:
+            if not self.live:
+                self.watch()
+            return
         deployments, self._deferred = self._deferred, []
         for d in deployments:
             d.publish_minutes(self, self.duration, final=True)
@@ -302,10 +321,14 @@ class MetricStore:
         """SimPy process: close every minute (admit, publish, then alarms and listeners). While
         the run is not live and no deployment samples state per minute, it wakes once per
         ``QUIET_TICK_S`` only, to take in arrivals in bounded chunks."""
+        self._running = (env, deployments, env.active_process)
         while True:
             minutely = self.live or any(d.samples_state for d in deployments)
             step = METRIC_PERIOD_S if minutely else QUIET_TICK_S
-            yield env.timeout((math.floor(env.now / step) + 1) * step - env.now)
+            try:
+                yield env.timeout((math.floor(env.now / step) + 1) * step - env.now)
+            except simpy.Interrupt:  # watch() during the run: from now on every minute
+                continue
             self.close(env.now, deployments, final=False)
 
     def close(self, t: float, deployments: list[Deployment], *, final: bool) -> None:
@@ -322,4 +345,5 @@ class MetricStore:
 
     def finish(self, deployments: list[Deployment]) -> None:
         """At the end of the run: close the last (possibly partial) minute with settled records."""
+        self._running = None
         self.close(self.duration, deployments, final=True)

@@ -112,7 +112,7 @@ def test_cpu_utilization_is_busy_time_over_capacity() -> None:
 
 def test_datapoints_are_queryable_when_the_minute_closes() -> None:
     sim = Simulation(scenario_from_dict(_endpoint_with_errors()), seed=4)
-    sim.metrics.watch()  # this reader reacts to datapoints during the run
+    # no watch(): the first read on the clock switches the store to minute-by-minute publishing
     live: list[tuple[int, float | None, float | None]] = []
 
     def reader(env):

@@ -353,10 +353,7 @@ class Deployment:
         """Owner API: call before adding a production fleet. Each fleet publishes its own series
         from the minute after it appears, which only minute-by-minute publishing knows: publish
         the minutes settled so far as they are, and publish live from now on."""
-        store = self.sim.metrics
-        if not store.live:
-            self.publish_minutes(store, self.sim.env.now, final=False)
-            store.watch()
+        self.sim.metrics.watch()
 
     def _publish_requests(self, store: MetricStore, m0: int, m1: int) -> None:
         """The one bucketing code path: request metrics of minutes [m0, m1) by arrival minute."""
