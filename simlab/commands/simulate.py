@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from simlab.cli import Environment, ExitStatus
+from simlab.commands import out_dir_error
 from simlab.errors import SimlabError
 
 PROGRESS_AFTER_S = 2.0
@@ -66,8 +67,7 @@ def execute(args: argparse.Namespace, env: Environment) -> ExitStatus:
     try:
         written = result.write(args.out) if args.out else []
     except OSError as e:
-        env.stderr.write(f"error: --out: must be a directory simlab can create and write, got {args.out} "
-                         f"({e.strerror or e})\n")
+        out_dir_error(env, args.out, e)
         return ExitStatus.USAGE
     if args.json:
         env.stdout.write(result.to_json() + "\n")
@@ -105,8 +105,7 @@ def _replications(args: argparse.Namespace, env: Environment, scenario) -> ExitS
             try:
                 result.write(Path(args.out) / f"replication-{k}")
             except OSError as e:
-                env.stderr.write(f"error: --out: must be a directory simlab can create and write, got {args.out} "
-                                 f"({e.strerror or e})\n")
+                out_dir_error(env, args.out, e)
                 return ExitStatus.USAGE
         summaries.append(result.summary())
     if args.json:

@@ -7,6 +7,7 @@ import argparse
 import os
 
 from simlab.cli import Environment, ExitStatus
+from simlab.commands import out_dir_error
 from simlab.errors import SimlabError
 
 
@@ -91,8 +92,7 @@ def execute(args: argparse.Namespace, env: Environment) -> ExitStatus:
         try:
             written = w.write(args.out)
         except OSError as e:
-            env.stderr.write(f"error: --out: must be a directory simlab can create and write, got {args.out} "
-                             f"({e.strerror or e})\n")
+            out_dir_error(env, args.out, e)
             return ExitStatus.USAGE
     if args.json:
         env.stdout.write(w.to_json() + "\n")
