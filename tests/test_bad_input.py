@@ -165,3 +165,21 @@ def test_missing_file_is_a_usage_error(tmp_path) -> None:
     out, err = io.StringIO(), io.StringIO()
     code = main(["simulate", str(tmp_path / "nope.yaml")], Environment(stdout=out, stderr=err, environ={}))
     assert code == ExitStatus.USAGE and "cannot read the file" in err.getvalue()
+
+
+@pytest.mark.parametrize("argv", [["simulate"], ["simulate", "--replications", "2"], ["whatif", "--quiet"]])
+def test_an_out_folder_that_cannot_be_written_is_a_usage_error(tmp_path, argv) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("name: s\nduration: 10m\nworkload: {arrivals: poisson, rate_per_s: 1}\n"
+                        "deployments: [{name: rt, type: real_time_endpoint, instance_type: ml.m5.large,"
+                        " instance_count: 1, service_time: 20}]\n")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    out, err = io.StringIO(), io.StringIO()
+    code = main([argv[0], str(scenario), *argv[1:], "--out", str(blocker / "run")],
+                Environment(stdout=out, stderr=err, environ={}))
+    assert code == 2
+    lines = err.getvalue().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: --out: must be a directory simlab can create and write, "
+                                                    f"got {blocker / 'run'} (")
+    assert "Traceback" not in err.getvalue()
