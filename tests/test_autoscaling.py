@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from helpers import rt, run, scenario
@@ -165,3 +167,25 @@ def test_the_alarm_state_autoscaling_compares_with_is_the_alarms_constant() -> N
     from simlab import alarms, autoscaling
 
     assert autoscaling.ALARM == alarms.ALARM
+
+
+def test_time_average_by_hand_wherever_the_window_starts() -> None:
+    from simlab.autoscaling import time_average as _time_average
+
+    # the fleet: 2 from t=0, 5 from 100, 1 from 130, 4 from 250 (values unsorted, unlike the times)
+    timeline = [(0.0, 2), (100.0, 5), (130.0, 1), (250.0, 4)]
+    assert _time_average(timeline, 120.0, 180.0) == pytest.approx((10 * 5 + 50 * 1) / 60)  # starts mid-step
+    assert _time_average(timeline, 100.0, 160.0) == pytest.approx((30 * 5 + 30 * 1) / 60)  # starts on a change
+    assert _time_average(timeline, 240.0, 300.0) == pytest.approx((10 * 1 + 50 * 4) / 60)  # last change inside
+    assert _time_average(timeline, 400.0, 460.0) == pytest.approx(4.0)  # after every change
+    assert _time_average([(30.0, 3)], 0.0, 60.0) == pytest.approx(30 * 3 / 60)  # none before the first change
+    assert _time_average([], 0.0, 60.0) == 0.0
+
+
+def test_a_low_alarm_at_the_minimum_capacity_asks_for_nothing() -> None:
+    # already at min_instances: the low alarm goes to ALARM but there is nothing to scale in, so
+    # decide returns None every minute (and no scale-in activity starts a cooldown)
+    tt = TargetTracking(target=100, min_instances=1, max_instances=10, scale_out_cooldown=0, scale_in_cooldown=0)
+    decisions = [tt.decide(60.0 * (m + 1), per_instance=1.0, load=1.0, desired=1) for m in range(LOW_DATAPOINTS + 3)]
+    assert tt.low.state == "ALARM" and decisions == [None] * (LOW_DATAPOINTS + 3)
+    assert tt.last_in == -math.inf
