@@ -281,3 +281,13 @@ def test_result_does_not_depend_on_how_often_admit_until_is_called() -> None:
     raw = scenario({"max_concurrency": 8, "idle_timeout": 30, "service_time": {"dist": "exponential", "mean_ms": 900}},
                    {"arrivals": "bursty", "rate_per_s": 6, "mean_on": 60, "mean_off": 120}, duration=1800)
     assert_admission_is_exact(raw, ("t_start", "t_done", "instance", "cold", "error", "busy_s"))
+
+
+def test_a_single_fleet_deployment_reports_its_one_fleet_from_the_configuration() -> None:
+    # serverless has no owner API: its one fleet is the configuration (variant AllTraffic, the
+    # scenario's model at version 0, no instance type, no instance count, "<name>-config")
+    from simlab.deployments.base import FleetInfo
+
+    d = run({"service_time": 50.0}, burst(3))
+    assert d.fleets() == [FleetInfo(0, "AllTraffic", d.model_of_variant(0), 0, None, 0, "sl-config", "in_service")]
+    assert d.model_of_fleet(0) == d.model_of_variant(0) == d.sim.scenario.model
