@@ -232,3 +232,39 @@ def test_linear_slice_gives_green_and_blue_instances_the_same_load(tmp_path) -> 
     busy = {k: c * 0.1 / BAKE for k, c in counts.items()}
     assert abs(np.mean([busy[(1, 0)], busy[(1, 1)]]) - np.mean([busy[(0, 0)], busy[(0, 1)]])) < 0.01
     assert u["outcome"] == "completed"
+
+
+def test_canary_slice_queues_like_a_fresh_baseline_of_its_size_by_pollaczek_khinchine(tmp_path) -> None:
+    """The judges' scenario (evaluate.canary_scenario) at 40 req/s with a fresh baseline: 4 instances,
+    1 worker each, lognormal model time mean 30 ms, cv 0.5, overhead 2 ms; 25 % canary. Random
+    routing thins a Poisson stream into Poisson streams, so each instance is an M/G/1 queue and its
+    mean latency is 30 + 2 + W ms with W = λ·E[S²] / (2(1 − λ·E[S])) (Pollaczek–Khinchine):
+
+    - canary: 25 % of 40 = 10 req/s on its 1-instance slice: ρ = 0.3, W = 10·0.001125/1.4 s = 8.04 ms → 40.04 ms
+    - fresh baseline: the same 10 req/s on 1 instance → 40.04 ms
+    - old fleet: 50 % = 20 req/s on 4 instances, 5 each: ρ = 0.15, W = 3.31 ms → 35.31 ms
+    (the canary on all 4 green instances, 2.5 req/s each, would show 33.52 ms). E[S²] = (0.5·0.03)² + 0.03²
+    = 0.001125 s². Tolerance: 4 standard errors by 20 batch means (t with 19 d.f.: two-sided 0.08 %).
+    """
+    from simlab.rollouts.evaluate import canary_scenario
+
+    guard = {"judges": [{"type": "mann_whitney", "metrics": [{"name": "latency_mean"}], "baseline": "fresh",
+                         "interval": "{bake}"}], "alarms": []}
+    raw = canary_scenario(guard=guard, rate_per_s=40.0, seed=7)
+    sim = Simulation(scenario_from_dict(raw)).run()
+    d = sim.deployments[0]
+    assert [(f.id, f.config_name.endswith("-baseline")) for f in d.fleets()] == [(0, False), (1, True), (2, False)]
+    t = sim.workload.t
+    bake = (t >= STARTUP) & (t < STARTUP + BAKE)  # called at 0: green and baseline serve from STARTUP
+    lat = (d.log.t_done - t) * 1000.0
+    es, es2, over = 0.030, (0.5 * 0.030) ** 2 + 0.030 ** 2, 2.0
+
+    def pk(rate: float) -> float:
+        return 1000 * es + over + 1000 * rate * es2 / (2 * (1 - rate * es))
+
+    for fleet, rate in [(2, 10.0), (1, 10.0), (0, 5.0)]:
+        x = lat[bake & (d.log.fleet == fleet)]
+        batches = np.array([b.mean() for b in np.array_split(x, 20)])
+        se = batches.std(ddof=1) / np.sqrt(20)
+        assert abs(x.mean() - pk(rate)) < 4 * se, (fleet, x.mean(), pk(rate), se)
+    assert pk(10.0) - pk(2.5) > 6.0  # so the model without a slice (canary at 2.5 req/s per instance) fails
