@@ -144,10 +144,13 @@ def rolling(batch=50, rollback=None, wait=300) -> dict:
 def test_rolling_batches() -> None:
     ctl, dep = run(rolling(), at=0.0, startup_s=120)
     # 4 instances, batches of 2: new 2 vs old 4 → 1/3; old −2 → 1/2; new 4 vs old 2 → 2/3; old −2 → 1
-    assert steps(ctl) == pytest.approx([
+    expected = [
         (0, "Updating", 0.0), (120, "ActivatingTraffic", 1 / 3), (120, "Baking", 1 / 3),
         (420, "ActivatingTraffic", 0.5), (420, "Updating", 0.5), (540, "ActivatingTraffic", 2 / 3),
-        (540, "Baking", 2 / 3), (840, "ActivatingTraffic", 1.0), (840, "InService", 1.0)])
+        (540, "Baking", 2 / 3), (840, "ActivatingTraffic", 1.0), (840, "InService", 1.0)]
+    # pytest ≥ 9 approx takes no nested tuples: the times and events exactly, the shares approximately
+    assert [s[:2] for s in steps(ctl)] == [e[:2] for e in expected]
+    assert [s[2] for s in steps(ctl)] == pytest.approx([e[2] for e in expected])
     assert [c[4] for c in dep.of("add_fleet")] == [2, 2]
     # the old fleet loses a batch after each bake (down to one kept until the end)
     assert dep.of("set_fleet_instance_count") == [(420, "set_fleet_instance_count", 0, 2),
@@ -172,7 +175,8 @@ def test_rolling_rollback_in_batches() -> None:
                  alarm_changes=[(600, "ALARM")])
     back = [(s[0], s[2]) for s in steps(ctl) if s[1] == "RollingBack"]
     # new 4, old 2: +1 old at 720 (new 3 vs old 3), +1 at 840 (2 vs 4), then old is whole: 1 vs 4, 0
-    assert back == pytest.approx([(720, 0.5), (840, 1 / 3), (840, 0.2), (840, 0.0)])
+    assert [b[0] for b in back] == [720, 840, 840, 840]
+    assert [b[1] for b in back] == pytest.approx([0.5, 1 / 3, 0.2, 0.0])
 
 
 def test_judge_rolls_back_when_its_interval_fails() -> None:
