@@ -181,6 +181,22 @@ def test_controller_serves_green_with_the_steps_slice() -> None:
     assert controller_calls(bg({"type": "ALL_AT_ONCE"})) == []
 
 
+def test_slice_and_fresh_baseline_have_the_canary_size_despite_float_noise() -> None:
+    """CanarySize 7 % of 100 instances is 7 instances, though 0.07 · 100 = 7.000000000000001."""
+    from simlab.rollouts.controller import JudgeHook
+    from simlab.rollouts.judges import ArmSample, ThresholdJudge
+
+    env = simpy.Environment()
+    dep = FakeEndpoint(env, instances=100)
+    update = bg({"type": "CANARY", "canary_size": {"type": "CAPACITY_PERCENT", "value": 7}})
+    hook = JudgeHook(ThresholdJudge(max=0.05), 300.0, lambda t0, t1, w: ArmSample(requests=100, errors=0), "fresh")
+    ctl = UpdateController(env, dep, {**update, "at": 0.0}, alarms={}, judges=[hook])
+    env.process(ctl.run())
+    env.run(until=20000)
+    assert [c[4] for c in dep.of("add_fleet")] == [7, 100]  # baseline of the canary's size, then green
+    assert [(c[2], c[3]) for c in dep.of("set_fleet_serving")] == [(2, 7), (2, None)]
+
+
 # -- the real endpoint under the controller -------------------------------------------------------
 def test_canary_bake_lands_on_the_slice_and_both_fleets_are_billed_in_full(tmp_path) -> None:
     sim, u = simulate(tmp_path, CANARY)

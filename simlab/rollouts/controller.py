@@ -74,6 +74,12 @@ class JudgeHook:
     baseline: str = "old"
 
 
+def _slice_size(share: float, count: int) -> int:
+    """Instances of a fleet of ``count`` that carry ``share`` of its capacity: ⌈share·count⌉ (float
+    noise aside: 30 % of 10 is 3), at least 1, at most ``count``."""
+    return max(1, min(count, math.ceil(share * count - EPS)))
+
+
 def _defuse(event: Any) -> None:
     """SimPy raises a failed event nobody waits for; an abandoned fleet's failure is expected."""
     if not event.ok:
@@ -260,7 +266,7 @@ class UpdateController:
             # (added first, so the green fleet is the endpoint's newest: alarms' `fleet: new` read it)
             self.baseline_fleet = self.dep.add_fleet(
                 self.variant, model=old[0].model, model_version=old[0].model_version,
-                instance_type=old[0].instance_type, instance_count=max(1, math.ceil(steps[0] * count)),
+                instance_type=old[0].instance_type, instance_count=_slice_size(steps[0], count),
                 config_name=f"{self.config_name or 'update'}-baseline")
         green = self._new_fleet(count)
         ok = yield from self._wait_ready(green)
@@ -297,7 +303,7 @@ class UpdateController:
         (the canary slice, a linear step's slice); all of them at share 1."""
         serve = getattr(self.dep, "set_fleet_serving", None)
         if serve is not None:
-            serve(green, None if share >= 1 else max(1, min(count, math.ceil(share * count - EPS))))
+            serve(green, None if share >= 1 else _slice_size(share, count))
 
     def _retire_baseline(self) -> None:
         fid, self.baseline_fleet = self.baseline_fleet, None
