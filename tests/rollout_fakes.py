@@ -100,6 +100,10 @@ class FakeEndpoint:
         self._fleets[fid] = replace(self._fleets[fid], instance_count=n)
         self.calls.append((self.env.now, "set_fleet_instance_count", fid, n))
 
+    def set_fleet_serving(self, fid: int, n: int | None) -> None:
+        assert n is None or 1 <= n <= self._fleets[fid].instance_count, (fid, n)
+        self.calls.append((self.env.now, "set_fleet_serving", fid, n))
+
     def set_variant_weights(self, weights: dict[str, float]) -> None:
         self.calls.append((self.env.now, "set_variant_weights", dict(weights)))
 

@@ -148,6 +148,7 @@ class Fleet:
         self.instances: list[Instance] = []
         self.accepting: list[Instance] = []
         self.desired = count
+        self.serving: int | None = None  # set_fleet_serving: only the oldest k accepting instances take requests
         self.pending = 0  # launches under way
         self.cancelled = 0  # of those, launches a scale-in called off
         self.timeline: list[tuple[float, int]] = []  # (time, instances in service)
@@ -391,6 +392,28 @@ class RealTimeEndpoint(Deployment):
         if int(n) != f.desired:
             self._resize(f, int(n))
 
+    def set_fleet_serving(self, fleet_id: int, n: int | None) -> None:
+        """Only ``n`` of the fleet's in-service instances take its requests from now on (the oldest
+        ``n``: a canary slice of a green fleet); the others stay provisioned, idle and billed.
+        ``None`` (the default state): all of them serve. If the fleet later has fewer instances in
+        service than ``n``, all of them serve.
+
+        Raises:
+            ValueError: an unknown fleet, a shadow fleet, one retired or failed, or ``n`` not an
+                integer from 1 to the fleet's desired instance count.
+        """
+        f = self._fleet(fleet_id)
+        now = self.sim.env.now
+        if f.shadow:
+            raise ValueError(f"{self.name}: fleet {fleet_id} is a shadow fleet; its serving slice cannot be set")
+        if f.state(now) not in ("provisioning", "in_service"):
+            raise ValueError(f"{self.name}: fleet {fleet_id} is {f.state(now)}, its serving slice cannot be set")
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int | np.integer) or not 1 <= n <= f.desired):
+            raise ValueError(f"{self.name}: serving instances of fleet {fleet_id} must be None or an integer from 1 "
+                             f"to its {f.desired} instances, got {n!r}")
+        self.admit_until(now)
+        f.serving = None if n is None else int(n)
+
     def add_fleet(self, variant: str, *, model: str | None = None, model_version: int = 0,
                   instance_type: str | None = None, instance_count: int | None = None,
                   service_time: Dist | str | None = None, faults: Faults | None = None,
@@ -623,7 +646,7 @@ class RealTimeEndpoint(Deployment):
         n = t.size
         starts = np.empty(n)
         ids = np.empty(n, dtype=np.int32)
-        acc = f.accepting
+        acc = f.accepting if f.serving is None else f.accepting[:f.serving]  # set_fleet_serving
         lor = self.routing == "LEAST_OUTSTANDING_REQUESTS"
         k_acc = len(acc)
         push, replace, pop = heapq.heappush, heapq.heapreplace, heapq.heappop

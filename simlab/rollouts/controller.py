@@ -14,7 +14,11 @@ Blue/green (ALL_AT_ONCE | CANARY | LINEAR)
      bake (``Baking``) of WaitIntervalInSeconds, except that after the shift to 100 % of a CANARY
      or LINEAR update the final bake is TerminationWaitInSeconds alone [simlab: this keeps the
      guide's own examples within their MaximumExecutionTimeoutInSeconds]. ALL_AT_ONCE bakes
-     WaitIntervalInSeconds and then TerminationWaitInSeconds. LINEAR turns off the same slice of
+     WaitIntervalInSeconds and then TerminationWaitInSeconds. While a CANARY or LINEAR share s < 1
+     is on green, only a slice of ⌈s·N⌉ green instances (at least one) takes green's traffic —
+     the canary's CanarySize, a linear step's slice — through the owner API's
+     ``set_fleet_serving`` where the endpoint has it (real-time); the whole green fleet is
+     provisioned and billed from the start, and all of it serves at 100 %. LINEAR turns off the same slice of
      blue at each step: after a shift to share s the old fleets keep ⌈(1 − s)·N⌉ instances (at
      least one, kept for a rollback until the final bake ends) through the owner API's
      ``set_fleet_instance_count``; a rollback first asks for all N again (they serve after the
@@ -68,6 +72,12 @@ class JudgeHook:
     interval_s: float
     sample: Callable[[float, float, str], Any]
     baseline: str = "old"
+
+
+def _slice_size(share: float, count: int) -> int:
+    """Instances of a fleet of ``count`` that carry ``share`` of its capacity: ⌈share·count⌉ (float
+    noise aside: 30 % of 10 is 3), at least 1, at most ``count``."""
+    return max(1, min(count, math.ceil(share * count - EPS)))
 
 
 def _defuse(event: Any) -> None:
@@ -256,7 +266,7 @@ class UpdateController:
             # (added first, so the green fleet is the endpoint's newest: alarms' `fleet: new` read it)
             self.baseline_fleet = self.dep.add_fleet(
                 self.variant, model=old[0].model, model_version=old[0].model_version,
-                instance_type=old[0].instance_type, instance_count=max(1, math.ceil(steps[0] * count)),
+                instance_type=old[0].instance_type, instance_count=_slice_size(steps[0], count),
                 config_name=f"{self.config_name or 'update'}-baseline")
         green = self._new_fleet(count)
         ok = yield from self._wait_ready(green)
@@ -268,6 +278,8 @@ class UpdateController:
             return self._abort_green(green, old, "failed", None, "the new fleet failed to start")
         try:
             for k, share in enumerate(steps):
+                if routing["type"] != "ALL_AT_ONCE":
+                    self._green_slice(green, share, count)
                 self._route({green: 1.0}, old, share)
                 self._step("ActivatingTraffic", share)
                 if routing["type"] == "LINEAR":
@@ -284,6 +296,14 @@ class UpdateController:
             self.dep.retire_fleet(f.id)
         self._step("InService", 1.0)
         return self._finish("completed", None, "")
+
+    def _green_slice(self, green: int, share: float, count: int) -> None:
+        """CANARY/LINEAR on an endpoint whose owner API has ``set_fleet_serving`` (real-time): of the
+        green fleet's ``count`` provisioned (and billed) instances only ⌈share·count⌉ take its traffic
+        (the canary slice, a linear step's slice); all of them at share 1."""
+        serve = getattr(self.dep, "set_fleet_serving", None)
+        if serve is not None:
+            serve(green, None if share >= 1 else _slice_size(share, count))
 
     def _retire_baseline(self) -> None:
         fid, self.baseline_fleet = self.baseline_fleet, None
