@@ -171,8 +171,12 @@ class _Lane:
         self.pos[self.n:self.n + pos.size] = pos
         self.n += pos.size
 
-    def merge(self, pos: np.ndarray) -> None:
-        """Add positions anywhere in arrival order (requests moved from a retired fleet)."""
+    def merge(self, pos: np.ndarray, now: float) -> None:
+        """Add positions anywhere in arrival order (requests moved from a retired fleet at ``now``,
+        after ``admit_until(now)``). They are here from ``now`` on: a worker idle since earlier
+        counts as free at ``now`` (with requests waiting, every worker is busy past ``now``)."""
+        self.heap = [(f if f > now else now, j) for f, j in self.heap]
+        heapq.heapify(self.heap)
         waiting = np.sort(np.concatenate([self.waiting(), pos]))
         self._fit(self.head + waiting.size)
         self.pos[self.head:self.head + waiting.size] = waiting
@@ -303,7 +307,7 @@ class AsyncEndpoint(Deployment):
                 self._svc[p], self._busy[p] = svc, np.minimum(svc, self.timeout)
             self.log.fleet[self._q[p]] = f.id
             if moved:
-                lane.merge(p)
+                lane.merge(p, self.sim.env.now)
             else:
                 lane.append(p)
 
