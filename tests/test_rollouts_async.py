@@ -87,25 +87,28 @@ def fifo_starts(avail: np.ndarray, svc: float, workers: int) -> np.ndarray:
     return start
 
 
-def check_records(sim, d, *, avail: np.ndarray | None = None) -> None:
-    """Every arrival served exactly once by one fleet; FIFO within each fleet's backlog (a request
-    that was waiting there when a later arrival was taken started first; ``avail`` = when each
-    request joined the backlog it was served from, default its arrival); no instance runs more
-    requests than its workers; each request runs inside its instance's billed lease."""
+def check_records(sim, d, *, avail: np.ndarray | None = None, complete: bool = True) -> None:
+    """Every arrival served exactly once by one fleet (``complete=False``: or still queued at the
+    end, no record); FIFO within each fleet's backlog (a request that was waiting there when a
+    later arrival was taken started first; ``avail`` = when each request joined the backlog it was
+    served from, default its arrival); no instance runs more requests than its workers; each
+    request runs inside its instance's billed lease."""
     log, t = d.log, sim.workload.t
     avail = t if avail is None else avail
-    assert np.isfinite(log.t_start).all() and np.all(log.error == Err.NONE)  # served, none lost or doubled
-    np.testing.assert_allclose(log.t_done, log.t_start + log.busy_s)
-    assert np.all(log.t_start >= avail - 1e-9)
-    for f in np.unique(log.fleet):
-        mine = np.flatnonzero(log.fleet == f)  # arrival order
+    started = np.isfinite(log.t_start)
+    assert np.all(log.error == Err.NONE)
+    assert started.all() if complete else np.isnan(log.t_done[~started]).all()  # none lost
+    np.testing.assert_allclose(log.t_done[started], (log.t_start + log.busy_s)[started])
+    assert np.all(log.t_start[started] >= avail[started] - 1e-9)
+    for f in np.unique(log.fleet[started]):
+        mine = np.flatnonzero((log.fleet == f) & started)  # arrival order
         s, a = log.t_start[mine], avail[mine]
         later_first = (s[None, :] < s[:, None] - 1e-9) & np.triu(np.ones((mine.size,) * 2, dtype=bool), 1)
         waiting = a[:, None] <= s[None, :]  # i (row) was in the backlog when j (column) was taken
         assert not (later_first & waiting).any(), f"fleet {f}: backlog not FIFO"
     leases = d.leases  # one lease per instance, in instance order
-    for i in np.unique(log.instance):
-        on = log.instance == i
+    for i in np.unique(log.instance[started]):
+        on = (log.instance == i) & started
         s, e = log.t_start[on], log.t_start[on] + log.busy_s[on]
         order = np.argsort(s)
         assert np.all(s[order][1:] >= e[order][:-1] - 1e-9), f"instance {i} ran two requests at once"
@@ -252,3 +255,36 @@ def test_auto_scaling_is_suspended_while_an_async_update_runs(tmp_path) -> None:
     fin = 60.0 + 600 + 600  # green ready at 60 (instance_startup), two bakes of 600 s
     assert all(le.t0 in (0.0, 60.0) or le.t0 > fin for le in held.leases)
     assert any(le.t0 > fin for le in held.leases)  # and scales once the update is over
+
+
+@pytest.mark.parametrize(("seed", "slow"), [(1, 1.0), (2, 1.0), (3, 12.0), (4, 12.0)])
+def test_poisson_canary_records_keep_the_invariants_and_moves_happen_only_at_a_retire(tmp_path, seed, slow) -> None:
+    """Poisson arrivals (1/s), exponential model times (mean 1 s) on 4 single-worker instances,
+    green × ``slow``: whether the backlog alarm rolls back or the update completes, each request
+    is answered by the fleet its share bucket picked at arrival, unless it was still queued when
+    that fleet was retired — then by the other fleet, from that moment (FIFO counted from there)."""
+    update = copy.deepcopy(CANARY)
+    update["endpoint_config"]["faults"] = {"latency_multiplier": slow}
+    update["deployment_config"]["auto_rollback_configuration"] = {"alarms": [{"alarm_name": "backlog"}]}
+    dep = {"name": "api", "type": "async_inference", "instance_type": "ml.m5.large", "instance_count": 4,
+           "max_concurrent_invocations_per_instance": 1, "service_time": {"dist": "exponential", "mean_ms": 1000},
+           "overhead_ms": 0, "updates": [update]}
+    raw = {"name": "p", "duration": 3600, "seed": seed, "model": "breast_cancer_logreg",
+           "workload": {"arrivals": "poisson", "rate_per_s": 1.0}, "deployments": [dep],
+           "alarms": [{**BACKLOG_ALARM, "threshold": 12}]}
+    sim = Simulation(scenario_from_dict(raw)).run()
+    (u,) = Result(sim).summary()["deployments"]["api"]["rollouts"]["updates"]
+    d, t, ur = sim.deployments[0], sim.workload.t, sim.workload.u_route
+    end = u["finished_s"]
+    assert u["outcome"] in ("completed", "rolled_back")
+    # the shares as the update's steps set them (their times are checked by hand above)
+    phases = [(0.0, [1.0])] + [(s["t_s"], [1 - s["traffic_to_new"], s["traffic_to_new"]]) for s in u["steps"]
+                               if s["event"] in ("ActivatingTraffic", "RollingBack")]
+    bucket = fleet_by_phase(t, ur, phases)
+    retired = 1 if u["outcome"] == "rolled_back" else 0  # the fleet retired at `end`
+    moved = d.log.fleet != bucket
+    assert np.all(bucket[moved] == retired) and np.all(d.log.t_start[moved] >= end)
+    avail = np.where(moved, end, t)
+    check_records(sim, d, avail=avail, complete=False)
+    if slow > 1 and u["outcome"] == "rolled_back":
+        assert moved.any()  # the slow green had a queue to hand back
