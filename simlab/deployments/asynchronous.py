@@ -1,16 +1,20 @@
 """Asynchronous Inference: an internal FIFO backlog in front of a fleet that may scale to zero.
 
-Requests (payload up to 1 GB, in S3) enter one FIFO backlog. Each in-service instance runs
+Requests (payload up to 1 GB, in S3) enter a FIFO backlog. Each in-service instance runs
 ``max_concurrent_invocations_per_instance`` invocations at once; a free worker takes the oldest
 request. A request that waited longer than ``request_ttl`` before a worker took it expires
 (ExpiredRequests). Auto scaling is target tracking on ApproximateBacklogSizePerInstance plus the
 optional step policy on HasBacklogWithoutCapacity that scales up from zero.
 
 Workers are not assigned at arrival, because capacity can change while a request waits. Instead
-``admit_until(t)`` runs an exact event loop up to ``t``: the backlog is the range
-``[head, tail)`` of the arrival-ordered array of accepted requests, and a heap of worker
-free-times decides when its head is dispatched. Fleet changes happen only in SimPy processes,
-each of which first calls ``admit_until(env.now)``. See docs/async.md.
+``admit_until(t)`` runs an exact event loop up to ``t``: accepted requests are kept in one
+arrival-ordered array; each fleet in service (a *lane*) holds the positions routed to it, its
+backlog is the range ``[head, n)`` of those, and a heap of its workers' free-times decides when
+its head is dispatched. With one fleet every accepted request is in its lane. While an update
+routes traffic to several fleets, each request is assigned to a fleet at arrival by the traffic
+shares (its routing uniform ``u_route``) and each fleet serves its own FIFO backlog. Fleet
+changes happen only in SimPy processes, each of which first calls ``admit_until(env.now)``.
+See docs/async.md.
 """
 
 from __future__ import annotations
@@ -122,10 +126,8 @@ SCHEMA = Schema("async_inference", [
 
 
 class AsyncFleet:
-    """Instances of one configuration serving the endpoint's one backlog (owner API ``add_fleet``).
-
-    The backlog is shared: the routed fleet's in-service instances take its heads; a fleet that
-    is not routed keeps its instances idle (billed) until routed or retired."""
+    """Instances of one configuration (owner API ``add_fleet``); once in service it has a
+    :class:`_Lane` (its backlog and workers) until it is retired."""
 
     def __init__(self, fid: int, *, model: str | None, model_version: int, instance_type: str, count: int,
                  service: Dist | str, startup: float, faults: Faults, config_name: str) -> None:
@@ -133,18 +135,58 @@ class AsyncFleet:
         self.itype = facts.instance(instance_type)
         self.count, self.service, self.startup, self.faults = count, service, startup, faults
         self.config_name = config_name
-        self.standby: list[int] = []  # in service, not routed: instance ids
         self.t_ready = self.t_retired = math.nan
         self.failed = False
         self.ready: Any = None
         self.rng: np.random.Generator | None = None
 
-    def state(self, now: float, routed: bool, busy_until: float) -> str:
+    def state(self, now: float, busy_until: float) -> str:
         if self.failed:
             return "failed"
         if not math.isnan(self.t_retired):
             return "draining" if now < busy_until else "retired"
         return "provisioning" if math.isnan(self.t_ready) else "in_service"
+
+
+class _Lane:
+    """A fleet in service: the backlog positions routed to it (``pos[:n]``, arrival order; the
+    backlog is ``pos[head:n]``), its instances taking work and the heap of their workers'
+    free-times, its traffic share and its capacity bookkeeping (desired / pending launches)."""
+
+    def __init__(self, fleet: AsyncFleet, *, share: float, desired: int) -> None:
+        self.fleet, self.share, self.desired = fleet, share, desired
+        self.pos = np.empty(1024, dtype=np.int64)
+        self.n = self.head = 0
+        self.heap: list[tuple[float, int]] = []  # (worker free at, instance)
+        self.accepting: list[int] = []  # instance ids
+        self.pending = self.cancelled = 0
+
+    def waiting(self) -> np.ndarray:
+        """Backlog positions not yet taken by a worker nor expired, oldest first."""
+        return self.pos[self.head:self.n]
+
+    def append(self, pos: np.ndarray) -> None:
+        """Add positions later than every position it holds (arrivals)."""
+        self._fit(self.n + pos.size)
+        self.pos[self.n:self.n + pos.size] = pos
+        self.n += pos.size
+
+    def merge(self, pos: np.ndarray, now: float) -> None:
+        """Add positions anywhere in arrival order (requests moved from a retired fleet at ``now``,
+        after ``admit_until(now)``). They are here from ``now`` on: a worker idle since earlier
+        counts as free at ``now`` (with requests waiting, every worker is busy past ``now``)."""
+        self.heap = [(f if f > now else now, j) for f, j in self.heap]
+        heapq.heapify(self.heap)
+        waiting = np.sort(np.concatenate([self.waiting(), pos]))
+        self._fit(self.head + waiting.size)
+        self.pos[self.head:self.head + waiting.size] = waiting
+        self.n = self.head + waiting.size
+
+    def _fit(self, size: int) -> None:
+        if size > self.pos.size:
+            grown = np.empty(max(size, 2 * self.pos.size), dtype=np.int64)
+            grown[:self.n] = self.pos[:self.n]
+            self.pos = grown
 
 
 class AsyncEndpoint(Deployment):
@@ -165,14 +207,10 @@ class AsyncEndpoint(Deployment):
         auto = config.get("autoscaling")
         self.auto = auto
         self.scaler = TargetTracking.from_config(auto, target_key="target_backlog_per_instance") if auto else None
-        self._heap: list[tuple[float, int]] = []  # (worker free at, instance) of in-service instances
         self._draining: list[float] = []  # end times of requests still running on retired instances
         self.t_up: list[float] = []  # per instance: in service from
         self.t_end: list[float] = []  # per instance: billing stops (NaN = still in service)
-        self.accepting: list[int] = []
-        self.desired = config["instance_count"]
-        self.pending = self.cancelled = 0
-        self.timeline: list[tuple[float, int]] = []  # (time, instances in service)
+        self.timeline: list[tuple[float, int]] = []  # (time, instances in service, all fleets)
         self._last_step = -math.inf
         self.suspended = False  # suspend_autoscaling
         self.startup = auto["instance_startup"] if auto else float(facts.limit("real_time_endpoint.default_instance_startup_s"))
@@ -180,7 +218,8 @@ class AsyncEndpoint(Deployment):
                                       instance_type=config["instance_type"], count=config["instance_count"],
                                       service=self.service, startup=self.startup, faults=Faults(),
                                       config_name=f"{self.name}-config")]
-        self.routed = self.all_fleets[0]  # the fleet whose instances take the backlog's heads
+        #: fleet id -> lane, for every fleet in service and not retired (id order)
+        self.lanes: dict[int, _Lane] = {0: _Lane(self.all_fleets[0], share=1.0, desired=config["instance_count"])}
         self._inst_fleet: list[int] = []  # per instance: its fleet id
         self._inst_arrays: tuple[np.ndarray, ...] | None = None  # cache, see _instances
         self._mean_backlog_last = 0.0  # time-average backlog of the minute that closed last
@@ -188,6 +227,25 @@ class AsyncEndpoint(Deployment):
             alarm_name="HasBacklogWithoutCapacity", deployment=self.name, metric_name="HasBacklogWithoutCapacity",
             statistic="Average", threshold=1.0, comparison_operator="GreaterThanOrEqualToThreshold",
             evaluation_periods=auto["scale_from_zero_datapoints"]), store=None)
+
+    @property
+    def primary(self) -> _Lane:
+        """The lane auto scaling and ``set_instance_count`` act on: the largest share (ties: the
+        newest fleet), as a real-time variant's primary fleet."""
+        return max(self.lanes.values(), key=lambda ln: (ln.share, ln.fleet.id))
+
+    @property
+    def desired(self) -> int:
+        """Desired instance count of the primary lane (what auto scaling starts from)."""
+        return self.primary.desired
+
+    @property
+    def accepting(self) -> list[int]:
+        """Instances in service taking work, over all fleets."""
+        return [iid for lane in self.lanes.values() for iid in lane.accepting]
+
+    def _n_in_service(self) -> int:
+        return sum(len(lane.accepting) for lane in self.lanes.values())
 
     # -- life cycle ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -199,41 +257,78 @@ class AsyncEndpoint(Deployment):
         f0.ready.succeed(True)
         self._q = np.flatnonzero(wl.payload_bytes <= self.max_payload)  # backlog order = arrival order
         self._qt = wl.t[self._q]
-        self._svc = self.service.ppf(wl.u_service[self._q])
+        self._svc = self.service.ppf(wl.u_service[self._q])  # fleet 0's; other fleets' set when routed
         self._busy = np.minimum(self._svc, self.timeout)
-        self._head = self._tail = self._avg_lo = 0
+        self._tail = self._avg_lo = 0
+        lane = self.lanes[0]
         for _ in range(self.config["instance_count"]):
-            self._launch(0.0)
-        self.timeline.append((0.0, len(self.accepting)))
+            self._launch(lane, 0.0)
+        self.timeline.append((0.0, self._n_in_service()))
         if self.scaler is not None:
             self.sim.metrics.on_close(self._autoscale)
 
     def admit_until(self, t: float) -> None:
-        """Advance the backlog to ``t``: take arrivals before ``t``, dispatch to workers free by
-        ``t``, expire requests older than the TTL. Idempotent; call before changing the fleet."""
+        """Advance the backlogs to ``t``: take arrivals before ``t`` (each to a fleet by the
+        traffic shares), dispatch to workers free by ``t``, expire requests older than the TTL.
+        Idempotent; call before changing the fleet."""
         t = min(t, self.sim.duration)
         i0, i1 = self.take_arrivals(t)
         if i1 > i0:
             idx = np.arange(i0, i1)
             self.reject_oversize(idx[self.oversize(idx)])
-            self._tail = int(np.searchsorted(self._qt, t, side="left"))
+            tail = int(np.searchsorted(self._qt, t, side="left"))
+            if tail > self._tail:
+                self._route(np.arange(self._tail, tail), moved=False)
+            self._tail = tail
         self._dispatch(t)
         self._expire(t)
 
-    # -- the backlog ---------------------------------------------------------------------------
+    # -- the backlogs --------------------------------------------------------------------------
+    def _route(self, pos: np.ndarray, *, moved: bool) -> None:
+        """Give backlog positions ``pos`` (ascending) to the lanes with traffic: all to the one
+        routed lane, else by the shares in fleet-id order, each request by its routing uniform.
+        ``moved``: they leave a retired fleet and join in arrival order."""
+        routed = [lane for lane in self.lanes.values() if lane.share > 0]
+        if len(routed) == 1:
+            parts = [(routed[0], pos)]
+        else:
+            w = np.array([lane.share for lane in routed])
+            cum = np.cumsum(w / w.sum())
+            cum[-1] = 1.0
+            u = self.sim.workload.u_route[self._q[pos]]
+            k = np.minimum(np.searchsorted(cum, u, side="right"), len(cum) - 1)
+            parts = [(lane, pos[k == j]) for j, lane in enumerate(routed)]
+        for lane, p in parts:
+            if p.size == 0:
+                continue
+            f = lane.fleet
+            if moved or f.id != 0:  # model times of this fleet (fleet 0's were set at start)
+                svc = f.service.ppf(self.sim.workload.u_service[self._q[p]]) * f.faults.latency_multiplier
+                self._svc[p], self._busy[p] = svc, np.minimum(svc, self.timeout)
+            self.log.fleet[self._q[p]] = f.id
+            if moved:
+                lane.merge(p, self.sim.env.now)
+            else:
+                lane.append(p)
+
     def _dispatch(self, t: float) -> None:
-        """Give backlog heads to workers that are free by ``t`` (FIFO), block by block."""
-        while self._head < self._tail and self._heap and self._heap[0][0] <= t:
-            h0 = self._head
-            h1 = min(self._tail, h0 + _BLOCK)
-            taken = self._dispatch_block(t, self._qt[h0:h1].tolist(), self._busy[h0:h1].tolist())
-            self._head = h0 + taken
+        for lane in self.lanes.values():
+            self._dispatch_lane(lane, t)
+
+    def _dispatch_lane(self, lane: _Lane, t: float) -> None:
+        """Give a lane's backlog heads to its workers that are free by ``t`` (FIFO), block by block."""
+        while lane.head < lane.n and lane.heap and lane.heap[0][0] <= t:
+            h0 = lane.head
+            h1 = min(lane.n, h0 + _BLOCK)
+            p = lane.pos[h0:h1]
+            taken = self._dispatch_block(lane, t, self._qt[p].tolist(), self._busy[p].tolist())
+            lane.head = h0 + taken
             if taken < h1 - h0:
                 return
 
-    def _dispatch_block(self, t: float, arrivals: list[float], busy: list[float]) -> int:
+    def _dispatch_block(self, lane: _Lane, t: float, arrivals: list[float], busy: list[float]) -> int:
         """The sequential core; returns how many heads left the backlog (dispatched or expired)."""
-        heap, ttl, replace = self._heap, self.ttl, heapq.heapreplace
+        heap, ttl, replace = lane.heap, self.ttl, heapq.heapreplace
         starts: list[float] = []  # NaN = expired
         insts: list[int] = []
         for ta, b in zip(arrivals, busy, strict=True):
@@ -248,16 +343,16 @@ class AsyncEndpoint(Deployment):
             replace(heap, (s + b, j))
             starts.append(s)
             insts.append(j)
-        self._write(self._head, np.asarray(starts, dtype=float), np.asarray(insts, dtype=np.int32))
+        self._write(lane, lane.head, np.asarray(starts, dtype=float), np.asarray(insts, dtype=np.int32))
         return len(starts)
 
-    def _write(self, h0: int, starts: np.ndarray, insts: np.ndarray) -> None:
-        """Records of backlog positions h0… (NaN start = expired)."""
-        pos = h0 + np.arange(starts.size)
+    def _write(self, lane: _Lane, h0: int, starts: np.ndarray, insts: np.ndarray) -> None:
+        """Records of the lane's backlog entries h0… (NaN start = expired)."""
+        pos = lane.pos[h0:h0 + starts.size]
         ok = np.isfinite(starts)
         self._expire_positions(pos[~ok])
         idx, p, s = self._q[pos[ok]], pos[ok], starts[ok]
-        log, f = self.log, self.routed
+        log, f = self.log, lane.fleet
         log.model_version[idx] = f.model_version
         log.fleet[idx] = f.id
         log.t_start[idx], log.instance[idx] = s, insts[ok]
@@ -270,12 +365,14 @@ class AsyncEndpoint(Deployment):
             log.error[idx[(f.rng.random(idx.size) < f.faults.error_rate) & ~timeout]] = Err.MODEL_ERROR
 
     def _expire(self, t: float) -> None:
-        """Heads still waiting that arrived more than the TTL before ``t`` expire (they form a prefix)."""
-        h1 = int(np.searchsorted(self._qt, t - self.ttl, side="left"))
-        if h1 > self._head:
-            h1 = min(h1, self._tail)
-            self._expire_positions(np.arange(self._head, h1))
-            self._head = h1
+        """Heads still waiting that arrived more than the TTL before ``t`` expire (in each lane
+        they form a prefix of its backlog)."""
+        p_cut = int(np.searchsorted(self._qt, t - self.ttl, side="left"))  # positions before it are too old
+        for lane in self.lanes.values():
+            h1 = lane.head + int(np.searchsorted(lane.waiting(), p_cut, side="left"))
+            if h1 > lane.head:
+                self._expire_positions(lane.pos[lane.head:h1])
+                lane.head = h1
 
     def _expire_positions(self, pos: np.ndarray) -> None:
         idx = self._q[pos]
@@ -283,34 +380,36 @@ class AsyncEndpoint(Deployment):
         self.log.t_done[idx] = self._qt[pos] + self.ttl
 
     def backlog_size(self, now: float) -> int:
-        """ApproximateBacklogSize at ``now``: requests queued or being processed (DG definition)."""
-        running = sum(1 for f, _ in self._heap if f > now) + sum(1 for f in self._draining if f > now)
-        return (self._tail - self._head) + running
+        """ApproximateBacklogSize at ``now``: requests queued or being processed (DG definition),
+        over all fleets."""
+        lanes = self.lanes.values()
+        running = sum(1 for lane in lanes for f, _ in lane.heap if f > now) + sum(1 for f in self._draining if f > now)
+        return sum(lane.n - lane.head for lane in lanes) + running
 
     # -- fleet ---------------------------------------------------------------------------------
-    def _launch(self, now: float) -> None:
-        """A new instance enters service at ``now`` with all its workers free."""
-        iid = self._new_instance(now, self.routed.id)
-        self.accepting.append(iid)
+    def _launch(self, lane: _Lane, now: float) -> None:
+        """A new instance of the lane's fleet enters service at ``now`` with all its workers free."""
+        iid = self._new_instance(now, lane.fleet.id)
+        lane.accepting.append(iid)
         for _ in range(self.workers):
-            heapq.heappush(self._heap, (now, iid))
+            heapq.heappush(lane.heap, (now, iid))
 
-    def _retire(self, now: float, k: int) -> None:
-        """Take ``k`` instances out of service: idle ones first, newest first; a busy one drains
-        (takes no new request, is billed until its running requests finish)."""
+    def _retire(self, lane: _Lane, now: float, k: int) -> None:
+        """Take ``k`` of the lane's instances out of service: idle ones first, newest first; a busy
+        one drains (takes no new request, is billed until its running requests finish)."""
         free_at: dict[int, float] = {}
-        for f, j in self._heap:
+        for f, j in lane.heap:
             free_at[j] = max(free_at.get(j, -math.inf), f)
-        newest_first = self.accepting[::-1]
+        newest_first = lane.accepting[::-1]
         order = [j for j in newest_first if free_at[j] <= now] + [j for j in newest_first if free_at[j] > now]
         gone = set(order[:k])
         self._draining = [f for f in self._draining if f > now]
-        self._draining += [f for f, j in self._heap if j in gone and f > now]
-        self._heap = [e for e in self._heap if e[1] not in gone]
-        heapq.heapify(self._heap)
+        self._draining += [f for f, j in lane.heap if j in gone and f > now]
+        lane.heap = [e for e in lane.heap if e[1] not in gone]
+        heapq.heapify(lane.heap)
         for j in gone:
             self._end_instance(j, max(now, free_at[j]))
-        self.accepting = [j for j in self.accepting if j not in gone]
+        lane.accepting = [j for j in lane.accepting if j not in gone]
 
     def _new_instance(self, now: float, fleet: int) -> int:
         """Record an instance of fleet ``fleet`` in service from ``now``; returns its id."""
@@ -336,30 +435,30 @@ class AsyncEndpoint(Deployment):
                                  stopped)
         return self._inst_arrays
 
-    def _resize(self, new: int) -> None:
-        """Move toward ``new`` instances: launch, call off pending launches, or retire."""
+    def _resize(self, lane: _Lane, new: int) -> None:
+        """Move the lane toward ``new`` instances: launch, call off pending launches, or retire."""
         env = self.sim.env
-        for _ in range(new - self.desired):
-            self.pending += 1
-            env.process(self._bring_up())
-        excess = self.desired - new
-        cancel = max(0, min(excess, self.pending - self.cancelled))
-        self.cancelled += cancel
+        for _ in range(new - lane.desired):
+            lane.pending += 1
+            env.process(self._bring_up(lane))
+        excess = lane.desired - new
+        cancel = max(0, min(excess, lane.pending - lane.cancelled))
+        lane.cancelled += cancel
         if excess - cancel > 0:
-            self._retire(env.now, min(excess - cancel, len(self.accepting)))
-            self.timeline.append((env.now, len(self.accepting)))
-        self.desired = new
+            self._retire(lane, env.now, min(excess - cancel, len(lane.accepting)))
+            self.timeline.append((env.now, self._n_in_service()))
+        lane.desired = new
 
-    def _bring_up(self):
+    def _bring_up(self, lane: _Lane):
         env = self.sim.env
         yield env.timeout(self.startup)
-        self.pending -= 1
-        if self.cancelled > 0:
-            self.cancelled -= 1
+        lane.pending -= 1
+        if lane.cancelled > 0:  # called off (a scale-in, or the fleet was retired)
+            lane.cancelled -= 1
             return
         self.admit_until(env.now)
-        self._launch(env.now)
-        self.timeline.append((env.now, len(self.accepting)))
+        self._launch(lane, env.now)
+        self.timeline.append((env.now, self._n_in_service()))
         self._dispatch(env.now)
 
     # -- owner API: every change to the live endpoint goes through these ------------------------
@@ -382,9 +481,10 @@ class AsyncEndpoint(Deployment):
         now = self.sim.env.now
         out = []
         for f in self.all_fleets:
-            n = len(self.accepting) if f is self.routed else len(f.standby)
+            lane = self.lanes.get(f.id)
+            n = len(lane.accepting) if lane is not None else 0
             out.append(FleetInfo(f.id, "AllTraffic", f.model or self.model_of_variant(0), int(f.model_version),
-                                 f.itype.name, n, f.config_name, f.state(now, f is self.routed, self._busy_until(f))))
+                                 f.itype.name, n, f.config_name, f.state(now, self._busy_until(f))))
         return out
 
     def model_of_fleet(self, fleet: int) -> str:
@@ -403,38 +503,41 @@ class AsyncEndpoint(Deployment):
         self.admit_until(self.sim.env.now)
 
     def set_instance_count(self, variant: str, n: int) -> None:
-        """DesiredInstanceCount of the routed fleet (0 allowed: requests wait in the backlog).
+        """DesiredInstanceCount of the primary fleet (the one with the largest share; 0 allowed:
+        requests wait in the backlog).
 
         Raises:
             ValueError: another variant or n < 0.
         """
         self._check_variant(variant)
-        if not isinstance(n, int | np.integer) or n < 0:
-            raise ValueError(f"{self.name}: instance count must be an integer ≥ 0, got {n!r}")
-        self.admit_until(self.sim.env.now)
-        if int(n) != self.desired:
-            self._resize(int(n))
-        self._dispatch(self.sim.env.now)
+        self.set_fleet_instance_count(self.primary.fleet.id, n)
 
     def set_fleet_instance_count(self, fleet_id: int, n: int) -> None:
-        """Desired instance count of the routed fleet (the one that takes the backlog); a fleet not
-        routed keeps the size it was provisioned with.
+        """Desired instance count of a fleet in service (routed or not): new instances serve after
+        the endpoint's instance start-up; removed ones (idle first, newest first) drain.
 
         Raises:
-            ValueError: a fleet that is not routed, or n < 0.
+            ValueError: a fleet not in service (provisioning, failed, retired), or n < 0.
         """
-        if self._fleet(fleet_id) is not self.routed:
-            raise ValueError(f"{self.name}: only the fleet taking the backlog ({self.routed.id}) can change its "
-                             f"instance count, got fleet {fleet_id}")
-        self.set_instance_count("AllTraffic", n)
+        f = self._fleet(fleet_id)
+        if not isinstance(n, int | np.integer) or n < 0:
+            raise ValueError(f"{self.name}: instance count must be an integer ≥ 0, got {n!r}")
+        lane = self.lanes.get(f.id)
+        if lane is None:
+            raise ValueError(f"{self.name}: fleet {fleet_id} is {f.state(self.sim.env.now, self._busy_until(f))}, "
+                             "its capacity cannot change")
+        self.admit_until(self.sim.env.now)
+        if int(n) != lane.desired:
+            self._resize(lane, int(n))
+        self._dispatch(self.sim.env.now)
 
     def add_fleet(self, variant: str, *, model: str | None = None, model_version: int = 0,
                   instance_type: str | None = None, instance_count: int | None = None,
                   service_time: Dist | str | None = None, faults: Faults | None = None,
                   config_name: str | None = None, shadow: bool = False, sampling_percentage: float = 100.0,
                   startup_s: float | None = None) -> int:
-        """Provision a fleet (start-up: ``startup_s``, else the endpoint's instance start-up); it
-        takes backlog heads once ``set_fleet_traffic`` routes the endpoint to it. Returns its id.
+        """Provision a fleet (start-up: ``startup_s``, else the endpoint's instance start-up); once in
+        service it has its own backlog and takes the arrivals ``set_fleet_traffic`` gives it. Returns its id.
 
         Raises:
             ValueError: another variant, a shadow fleet (async endpoints have none), or a bad value.
@@ -475,8 +578,11 @@ class AsyncEndpoint(Deployment):
             f.ready.succeed(False)
             return
         self.admit_until(env.now)
-        for _ in range(f.count):  # in service, idle until routed
-            f.standby.append(self._new_instance(env.now, f.id))
+        lane = self.lanes[f.id] = _Lane(f, share=0.0, desired=f.count)  # in service, idle until routed
+        self.lanes = dict(sorted(self.lanes.items()))
+        for _ in range(f.count):
+            self._launch(lane, env.now)
+        self.timeline.append((env.now, self._n_in_service()))
         f.t_ready = env.now
         f.ready.succeed(True)
 
@@ -485,57 +591,65 @@ class AsyncEndpoint(Deployment):
         return self._fleet(fleet_id).ready
 
     def set_fleet_traffic(self, variant: str, shares: dict[int, float]) -> None:
-        """Route the backlog to one fleet (share 1; the one backlog cannot be split): its instances
-        take the heads from now on, with its model time, faults and model version; the previous
-        fleet's instances stop taking work and drain (billed until their last request finishes).
+        """Split the endpoint's arrivals over its fleets (shares sum to 1; fleets not named get
+        none): from now on each request joins the backlog of the fleet its routing uniform picks
+        (fleets in id order), which serves it with its model time, faults and model version.
+        Requests already queued stay with their fleet; a fleet at share 0 keeps its instances
+        (idle, billed) and serves its backlog until it is retired.
 
         Raises:
-            ValueError: shares other than one fleet at 1, or a fleet not in service.
+            ValueError: an unknown fleet, a share < 0, shares not summing to 1, or a share > 0 for
+            a fleet not in service.
         """
         self._check_variant(variant)
-        to = [fid for fid, x in shares.items() if x > 0]
-        if len(to) != 1 or not math.isclose(shares[to[0]], 1.0, abs_tol=1e-9):
-            raise ValueError(f"{self.name}: an async endpoint routes its one backlog to one fleet (share 1), "
-                             f"got {shares!r}")
-        f = self._fleet(to[0])
         now = self.sim.env.now
-        if f is self.routed:
-            return
-        state = f.state(now, False, self._busy_until(f))
-        if state != "in_service":
-            raise ValueError(f"{self.name}: fleet {f.id} is {state}, it cannot take traffic")
+        for fid, share in shares.items():
+            f = self._fleet(fid)
+            if not share >= 0:
+                raise ValueError(f"{self.name}: share of fleet {fid} must be ≥ 0, got {share!r}")
+            if share > 0 and f.id not in self.lanes:
+                raise ValueError(f"{self.name}: fleet {fid} is {f.state(now, self._busy_until(f))}, "
+                                 "it cannot take traffic")
+        if not math.isclose(sum(shares.values()), 1.0, abs_tol=1e-9):
+            raise ValueError(f"{self.name}: fleet shares must sum to 1, got {sum(shares.values())!r}")
         self.admit_until(now)
-        self.cancelled = self.pending  # launches of the old fleet are called off
-        self._retire(now, len(self.accepting))
-        self.routed = f
-        for iid in f.standby:
-            self.accepting.append(iid)
-            for _ in range(self.workers):
-                heapq.heappush(self._heap, (now, iid))
-        f.standby = []
-        self.desired = len(self.accepting)
-        self.timeline.append((now, len(self.accepting)))
-        h = self._head  # requests still waiting get the new fleet's model times
-        svc = f.service.ppf(self.sim.workload.u_service[self._q[h:]]) * f.faults.latency_multiplier
-        self._svc[h:], self._busy[h:] = svc, np.minimum(svc, self.timeout)
-        self._dispatch(now)
+        for fid, lane in self.lanes.items():
+            lane.share = float(shares.get(fid, 0.0))
 
     def retire_fleet(self, fleet_id: int) -> None:
-        """A fleet that is not routed stops (idle instances stop billing now; drained ones already did).
+        """The fleet stops: pending launches are called off, idle instances stop billing now, busy
+        ones finish what they run (draining); requests still queued in its backlog join the
+        backlogs of the fleets with traffic (by their routing uniform), in arrival order. Its share
+        goes to the other fleets in proportion to theirs.
 
         Raises:
-            ValueError: for the routed fleet (route the backlog elsewhere first).
+            ValueError: the fleet takes all of the endpoint's traffic (route it elsewhere first).
         """
         f = self._fleet(fleet_id)
-        if f is self.routed:
-            raise ValueError(f"{self.name}: fleet {fleet_id} takes the backlog; route it to another fleet first")
+        lane = self.lanes.get(f.id)
+        if lane is not None and lane.share > 0:
+            rest = {k: ln.share for k, ln in self.lanes.items() if k != f.id and ln.share > 0}
+            if not rest:
+                raise ValueError(f"{self.name}: fleet {fleet_id} takes all of the backlog's arrivals; route "
+                                 "them to another fleet first (set_fleet_traffic)")
         now = self.sim.env.now
         self.admit_until(now)
         if math.isnan(f.t_retired):
             f.t_retired = now
-        for iid in f.standby:
-            self._end_instance(iid, now)
-        f.standby = []
+        if lane is None:
+            return
+        if lane.share > 0:
+            total = sum(rest.values())
+            for k, x in rest.items():
+                self.lanes[k].share = x / total
+        lane.cancelled = lane.pending
+        queued = lane.waiting().copy()
+        self._retire(lane, now, len(lane.accepting))
+        del self.lanes[f.id]
+        self.timeline.append((now, self._n_in_service()))
+        if queued.size:
+            self._route(queued, moved=True)
+        self._dispatch(now)
 
     def set_model_version(self, fleet_id: int, version: int) -> None:
         """Requests the fleet takes from now on are served by ``version`` of its model.
@@ -574,7 +688,7 @@ class AsyncEndpoint(Deployment):
                   self._step_from_zero(now)]
         wanted = [w for w in wanted if w is not None]
         if wanted and max(wanted) != self.desired:
-            self._resize(max(wanted))
+            self._resize(self.primary, max(wanted))
 
     def _mean_backlog(self, t0: float, t1: float) -> float:
         """Time-average ApproximateBacklogSize (queued or in process) over [t0, t1]: the value
@@ -583,8 +697,8 @@ class AsyncEndpoint(Deployment):
         idx = self._q[pos]
         started = np.isfinite(self.log.t_start[idx])
         leave = np.where(started, self.log.t_start[idx] + self.log.busy_s[idx], self.log.t_done[idx])
-        leave = np.where(pos < self._head, leave, np.inf)  # still queued: has not left
-        gone = (leave <= t0) & (pos < self._head)
+        leave = np.where(np.isnan(leave), np.inf, leave)  # still queued (no record yet): has not left
+        gone = leave <= t0
         self._avg_lo += int(np.argmin(gone)) if not gone.all() else gone.size
         overlap = np.clip(np.minimum(leave, t1) - np.maximum(self._qt[pos], t0), 0.0, None)
         return float(overlap.sum() / (t1 - t0))
@@ -684,7 +798,7 @@ class AsyncEndpoint(Deployment):
         (time-average backlog / time-average instances in service over the minute; the backlog
         itself while no instance served); HasBacklogWithoutCapacity (1 = backlog, no instance)."""
         t0 = max(0.0, math.floor((t - 1e-9) / METRIC_PERIOD_S) * METRIC_PERIOD_S)
-        backlog, n = self.backlog_size(t), len(self.accepting)
+        backlog, n = self.backlog_size(t), self._n_in_service()
         mean_backlog = self._mean_backlog(t0, t)
         fleet = time_average(self.timeline, t0, t)
         self._mean_backlog_last = mean_backlog
@@ -700,7 +814,7 @@ class AsyncEndpoint(Deployment):
         idx = self._q[pos]
         log = self.log
         leave = np.where(np.isfinite(log.t_start[idx]), log.t_start[idx] + log.busy_s[idx], log.t_done[idx])
-        leave = np.where((pos < self._head) & ~np.isnan(leave), leave, np.inf)
+        leave = np.where(np.isnan(leave), np.inf, leave)  # still queued: no record yet
         present = np.flatnonzero(leave > t)
         if present.size == 0:
             return 0.0
@@ -709,7 +823,8 @@ class AsyncEndpoint(Deployment):
 
     def settled_before(self, t: float) -> float:
         """Requests still in the backlog have no outcome yet: the oldest one's arrival."""
-        return min(t, float(self._qt[self._head])) if self._head < self._tail else t
+        heads = [int(lane.pos[lane.head]) for lane in self.lanes.values() if lane.head < lane.n]
+        return min(t, float(self._qt[min(heads)])) if heads else t
 
     def instance_count_at(self, variant: int, t: float) -> float:
         up, end, _, _ = self._instances()

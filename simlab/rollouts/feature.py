@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simlab.deployments.base import Faults
-from simlab.errors import Problem, fmt_value
+from simlab.errors import Problem
 from simlab.records import Err
 from simlab.rollouts.config import DEPLOYMENT_FIELDS, check_scenario, policy_of
 from simlab.schema import Field
@@ -65,20 +65,10 @@ class RolloutsFeature:
         return list(DEPLOYMENT_FIELDS.get(type_id, [])) if type_id in FEATURE_TYPES else []
 
     def check(self, scenario: dict, file_path: str) -> list[Problem]:
-        """The documented ranges and references (simlab.rollouts.config), and what simlab cannot
-        simulate: an async endpoint routes its one backlog to one fleet, so only ALL_AT_ONCE."""
-        problems = check_scenario(scenario)
-        for i, dep in enumerate(scenario.get("deployments") or []):
-            if dep.get("type") != "async_inference":
-                continue
-            for k, u in enumerate(dep.get("updates") or []):
-                policy = policy_of(u)
-                if policy != "ALL_AT_ONCE":
-                    problems.append(Problem(
-                        f"deployments[{i}].updates[{k}].deployment_config",
-                        "must be ALL_AT_ONCE on async_inference (simlab routes an async endpoint's one backlog "
-                        "to one fleet: no traffic split)", fmt_value(policy)))
-        return problems
+        """The documented ranges and references (simlab.rollouts.config). Every policy runs on
+        real-time and async endpoints (an async update splits arrivals between per-fleet
+        backlogs, docs/async.md); rolling excludes serverless and multi-variant endpoints there."""
+        return check_scenario(scenario)
 
     def attach(self, sim: Simulation) -> SimRolloutsRun | None:
         deps = {cfg["name"]: (dep, cfg) for dep, cfg in zip(sim.deployments, sim.scenario.deployments, strict=True)
