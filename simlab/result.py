@@ -106,10 +106,17 @@ class Result:
         wl, log, end = self.sim.workload, d.log, self.sim.duration
         outcome = log.outcome(end)
         errors = [ERROR_NAMES[Err(i)] for i in range(len(Err))]
+        # the EndpointConfigName of each fleet id (the variants of one configuration share it: the
+        # variant column tells them apart)
+        config = {f.id: f.config_name for f in d.fleets()}
+        names = [config.get(i, f"fleet-{i}") for i in range(max([*config, int(log.fleet.max(initial=0))]) + 1)]
+        fleets = list(dict.fromkeys(names))
+        fleet_codes = np.array([fleets.index(n) for n in names], dtype=np.int16)[log.fleet]
         frame = pd.DataFrame({
             "deployment": pd.Categorical.from_codes(np.zeros(wl.n, dtype=np.int8), [d.name]),
             "request_id": np.arange(wl.n),
             "variant": pd.Categorical.from_codes(log.variant, d.variant_names()),
+            "fleet": pd.Categorical.from_codes(fleet_codes, fleets),  # which fleet took it (old/new during an update)
             "instance": log.instance,
             "t_arrival": wl.t,
             "t_start": log.t_start,

@@ -83,6 +83,11 @@ def test_canary_completes_on_the_documented_timeline_with_hand_counted_traffic_a
     assert u["extra_cost_usd"] == pytest.approx(4 * PRICE_S * 1200, abs=1e-6)
     d = sim.deployments[0]
     assert np.all(d.log.fleet[t >= READY + 600] == 1) and np.all(d.log.fleet[t < READY] == 0)
+    # res.requests names the fleet by its EndpointConfigName: green took the canary bucket during
+    # the bake and everything after the full shift; blue everything else
+    fleet = Result(sim).requests["fleet"].astype(str).to_numpy()
+    green = canary_hits(sim, READY, READY + 600) | (t >= READY + 600)
+    assert set(fleet[green]) == {"api-update-0"} and set(fleet[~green]) == {"api-config"}
 
 
 def test_injected_errors_trip_the_5xx_alarm_and_roll_back_at_the_first_minute_close(tmp_path) -> None:
