@@ -238,3 +238,43 @@ def test_every_change_admits_first(tmp_path) -> None:
         assert d._next == d.sim.workload.upto(99.9)
 
     drive(build(tmp_path), script)
+
+
+def test_every_bad_owner_api_call_names_the_value_and_what_is_allowed(tmp_path) -> None:
+    # the messages are the contract (one shape: deployment, parameter, allowed, given), so they
+    # are asserted word for word
+    import re
+
+    dep = endpoint(variants=[{"name": "a", "weight": 1}, {"name": "b", "weight": 0}])
+    seen: list[str] = []
+
+    def script(env, d):
+        yield env.timeout(100)
+        green = d.add_fleet("a", config_name="api-green", startup_s=60)
+        calls = [
+            (lambda: d.set_variant_weights({"a": -1}), "api: weight of 'a' must be ≥ 0, got -1"),
+            (lambda: d.set_instance_count("a", 0), "api: instance count of 'a' must be an integer ≥ 1, got 0"),
+            (lambda: d.set_fleet_instance_count(0, 1.5), "api: instance count of fleet 0 must be an integer ≥ 1, got 1.5"),
+            (lambda: d.set_fleet_instance_count(green, 2), f"api: fleet {green} is provisioning, its capacity cannot change"),
+            (lambda: d.set_fleet_serving(0, 2), "api: serving instances of fleet 0 must be None or an integer from 1 "
+                                                "to its 1 instances, got 2"),
+            (lambda: d.add_fleet("a", instance_type="ml.nope"), "api: unknown instance type 'ml.nope'"),
+            (lambda: d.add_fleet("a", instance_count=0), "api: instance_count must be an integer ≥ 1, got 0"),
+            (lambda: d.add_fleet("a", shadow=True, sampling_percentage=0),
+             "api: sampling_percentage must be within (0, 100], got 0"),
+            (lambda: d.add_fleet("a", model_version=-1), "api: model_version must be an integer ≥ 0, got -1"),
+            (lambda: d.set_fleet_traffic("b", {0: 1.0}), "api: fleet 0 is not a production fleet of variant 'b'"),
+            (lambda: d.set_fleet_traffic("a", {0: -0.5, green: 1.5}), "api: share of fleet 0 must be ≥ 0, got -0.5"),
+            (lambda: d.set_fleet_traffic("a", {0: 0.5}), "api: fleet shares must sum to 1, got 0.5"),
+            (lambda: d.retire_fleet(0), "api: fleet 0 serves all of 'a'; route its traffic to another fleet first "
+                                        "(set_fleet_traffic)"),
+            (lambda: d.retire_fleet(9), "api: unknown fleet 9; fleets: 0…2"),
+            (lambda: d.set_variant_weights({"c": 1}), "api: unknown variant 'c'; variants: a, b"),
+        ]
+        for call, message in calls:
+            with pytest.raises(ValueError, match="^" + re.escape(message) + "$") as raised:
+                call()
+            seen.append(str(raised.value))
+
+    drive(build(tmp_path, dep), script)
+    assert len(seen) == 15, seen
