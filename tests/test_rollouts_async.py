@@ -142,14 +142,16 @@ def test_canary_on_a_slow_green_rolls_back_on_the_backlog_alarm_and_green_queue_
         tmp_path) -> None:
     """Blue: 2 instances, 1 s per request (never waits). Green: the same ×20 = 20 s, so its
     backlog grows; the endpoint-wide ApproximateBacklogSize (queued + in process, sampled at each
-    minute's close) > 3 trips the alarm; requests still queued on green then join blue's backlog."""
+    minute's close) > 3 trips the alarm; requests still queued on green then join blue's backlog.
+    The canary is a slice of ⌈0.25·2⌉ = 1 green instance (``set_fleet_serving``): green's backlog
+    has one worker (c = 1 in the recursion), its second instance is billed and idle."""
     update = copy.deepcopy(CANARY)
     update["endpoint_config"]["faults"] = {"latency_multiplier": 20}
     update["deployment_config"]["auto_rollback_configuration"] = {"alarms": [{"alarm_name": "backlog"}]}
     sim, d, u = simulate(tmp_path, update, instances=2, svc_ms=1000, alarms=(BACKLOG_ALARM,))
     t, ur = sim.workload.t, sim.workload.u_route
     green = np.flatnonzero((t >= READY) & (ur >= 0.75))  # green's arrivals if the canary never ended
-    g_start = fifo_starts(t[green], 20.0, 2)
+    g_start = fifo_starts(t[green], 20.0, 1)  # the slice: 1 instance × 1 worker
     blue_run = lambda T: ((t < T) & (t + 1.0 > T) & ~np.isin(np.arange(t.size), green)).sum()  # noqa: E731
 
     def backlog(T: float) -> int:  # green's arrivals before T not yet finished + blue's running
@@ -157,7 +159,7 @@ def test_canary_on_a_slow_green_rolls_back_on_the_backlog_alarm_and_green_queue_
         return int((g_start[: g.size] + 20.0 > T).sum() + blue_run(T))
 
     T = next(m * 60.0 for m in range(16, 60) if backlog(m * 60.0) > 3)
-    assert T == READY + 60  # by hand from the recursion: green's 2 workers fall behind at once
+    assert T == READY + 60  # by hand from the recursion: green's 1 worker falls behind at once
     assert steps(u) == [(AT, "Updating", 0.0), (READY, "ActivatingTraffic", 0.25), (READY, "Baking", 0.25),
                         (T, "RollingBack", 0.0), (T, "InService", 0.0)]
     assert (u["outcome"], u["detected_s"], u["finished_s"]) == ("rolled_back", T, T)
@@ -179,9 +181,12 @@ def test_canary_on_a_slow_green_rolls_back_on_the_backlog_alarm_and_green_queue_
     np.testing.assert_allclose(d.log.t_start[order], b_start)
     np.testing.assert_allclose(d.log.model_s[moved], 1.0)  # blue's model time, not green's 20 s
     assert u["requests_to_new"] == served_green.size  # the moved ones were answered by blue
-    # green: 2 instances billed from READY until each finished its last request (both busy at T)
-    ends = np.sort(d.log.t_start[served_green] + 20.0)[-2:]
+    # green: 2 instances billed from READY; the slice's (the oldest) until it finished its last
+    # request (busy at T), the other idle all along, so it stops at T
+    assert set(d.log.instance[served_green]) == {min(i for i, le in enumerate(d.leases) if le.fleet == 1)}
+    ends = np.array([T, d.log.t_start[served_green].max() + 20.0])
     assert sorted(le.t1 for le in d.leases if le.fleet == 1) == pytest.approx(list(ends))
+    assert [le.t0 for le in d.leases if le.fleet == 1] == [READY, READY]
     assert u["extra_cost_usd"] == pytest.approx(PRICE_S * float((ends - READY).sum()), abs=1e-6)
     check_records(sim, d, avail=avail)
 
@@ -288,3 +293,22 @@ def test_poisson_canary_records_keep_the_invariants_and_moves_happen_only_at_a_r
     check_records(sim, d, avail=avail, complete=False)
     if slow > 1 and u["outcome"] == "rolled_back":
         assert moved.any()  # the slow green had a queue to hand back
+
+
+@pytest.mark.parametrize(("update", "slice_size"), [(CANARY, 1), (LINEAR, 2)])
+def test_canary_and_linear_bakes_run_green_requests_on_the_slice_only_with_every_green_instance_billed(
+        tmp_path, update, slice_size) -> None:
+    """CanarySize 25 % of 4 → ⌈0.25·4⌉ = 1 green instance serves the bake; a 50 % linear step →
+    2. At 100 % (from READY + 600) all 4 serve. All 4 are billed from READY either way."""
+    sim, d, u = simulate(tmp_path, update)
+    t, log = sim.workload.t, d.log
+    green_ids = [i for i, le in enumerate(d.leases) if le.fleet == 1]  # leases are in instance order
+    assert len(green_ids) == 4
+    bake = (log.fleet == 1) & (t >= READY) & (t < READY + 600)
+    assert bake.sum() > 100
+    assert set(log.instance[bake].tolist()) == set(green_ids[:slice_size])  # the oldest ones
+    after = (log.fleet == 1) & (t >= READY + 600)
+    # 0.1 s requests one a second: the worker freed first (all idle: the longest idle) takes the next
+    assert set(log.instance[after].tolist()) == set(green_ids)
+    assert [(le.t0, le.t1) for le in d.leases if le.fleet == 1] == [(READY, 3600.0)] * 4
+    check_records(sim, d)

@@ -137,6 +137,7 @@ class AsyncFleet:
         self.config_name = config_name
         self.t_ready = self.t_retired = math.nan
         self.failed = False
+        self.serving: int | None = None  # set_fleet_serving: only the oldest n in-service instances take work
         self.ready: Any = None
         self.rng: np.random.Generator | None = None
 
@@ -151,13 +152,16 @@ class AsyncFleet:
 class _Lane:
     """A fleet in service: the backlog positions routed to it (``pos[:n]``, arrival order; the
     backlog is ``pos[head:n]``), its instances taking work and the heap of their workers'
-    free-times, its traffic share and its capacity bookkeeping (desired / pending launches)."""
+    free-times, its traffic share and its capacity bookkeeping (desired / pending launches).
+    Workers of instances outside the fleet's serving slice (``set_fleet_serving``) wait in
+    ``parked`` instead of the heap: in service and billed, they take no request."""
 
     def __init__(self, fleet: AsyncFleet, *, share: float, desired: int) -> None:
         self.fleet, self.share, self.desired = fleet, share, desired
         self.pos = np.empty(1024, dtype=np.int64)
         self.n = self.head = 0
         self.heap: list[tuple[float, int]] = []  # (worker free at, instance)
+        self.parked: list[tuple[float, int]] = []  # workers of instances outside the serving slice
         self.accepting: list[int] = []  # instance ids
         self.pending = self.cancelled = 0
 
@@ -383,7 +387,8 @@ class AsyncEndpoint(Deployment):
         """ApproximateBacklogSize at ``now``: requests queued or being processed (DG definition),
         over all fleets."""
         lanes = self.lanes.values()
-        running = sum(1 for lane in lanes for f, _ in lane.heap if f > now) + sum(1 for f in self._draining if f > now)
+        running = (sum(1 for lane in lanes for f, _ in (*lane.heap, *lane.parked) if f > now)
+                   + sum(1 for f in self._draining if f > now))
         return sum(lane.n - lane.head for lane in lanes) + running
 
     # -- fleet ---------------------------------------------------------------------------------
@@ -393,23 +398,42 @@ class AsyncEndpoint(Deployment):
         lane.accepting.append(iid)
         for _ in range(self.workers):
             heapq.heappush(lane.heap, (now, iid))
+        self._apply_slice(lane, now)
+
+    def _apply_slice(self, lane: _Lane, now: float) -> None:
+        """Workers of the fleet's oldest ``serving`` instances (all when ``None`` or when fewer
+        are in service) in the heap, the others parked. A worker unparked at ``now`` counts as free
+        from ``now`` at the earliest (its instance took no request before)."""
+        n = lane.fleet.serving
+        if n is None and not lane.parked:
+            return
+        serve = set(lane.accepting if n is None else lane.accepting[:n])
+        if all(j in serve for _, j in lane.heap) and all(j not in serve for _, j in lane.parked):
+            return
+        heap = [e for e in lane.heap if e[1] in serve] + [(f if f > now else now, j) for f, j in lane.parked if j in serve]
+        lane.parked = [e for e in lane.heap if e[1] not in serve] + [e for e in lane.parked if e[1] not in serve]
+        heapq.heapify(heap)
+        lane.heap = heap
 
     def _retire(self, lane: _Lane, now: float, k: int) -> None:
         """Take ``k`` of the lane's instances out of service: idle ones first, newest first; a busy
         one drains (takes no new request, is billed until its running requests finish)."""
         free_at: dict[int, float] = {}
-        for f, j in lane.heap:
+        workers = lane.heap + lane.parked
+        for f, j in workers:
             free_at[j] = max(free_at.get(j, -math.inf), f)
         newest_first = lane.accepting[::-1]
         order = [j for j in newest_first if free_at[j] <= now] + [j for j in newest_first if free_at[j] > now]
         gone = set(order[:k])
         self._draining = [f for f in self._draining if f > now]
-        self._draining += [f for f, j in lane.heap if j in gone and f > now]
+        self._draining += [f for f, j in workers if j in gone and f > now]
         lane.heap = [e for e in lane.heap if e[1] not in gone]
+        lane.parked = [e for e in lane.parked if e[1] not in gone]
         heapq.heapify(lane.heap)
         for j in gone:
             self._end_instance(j, max(now, free_at[j]))
         lane.accepting = [j for j in lane.accepting if j not in gone]
+        self._apply_slice(lane, now)
 
     def _new_instance(self, now: float, fleet: int) -> int:
         """Record an instance of fleet ``fleet`` in service from ``now``; returns its id."""
@@ -530,6 +554,32 @@ class AsyncEndpoint(Deployment):
         if int(n) != lane.desired:
             self._resize(lane, int(n))
         self._dispatch(self.sim.env.now)
+
+    def set_fleet_serving(self, fleet_id: int, n: int | None) -> None:
+        """Only ``n`` of the fleet's in-service instances take requests from its backlog from now
+        on (the oldest ``n``: a canary slice of a green fleet); the others stay in service, idle
+        and billed, and finish the requests they already run. ``None`` (the default state): all of
+        them serve. If the fleet later has fewer instances in service than ``n``, all of them serve.
+
+        Raises:
+            ValueError: an unknown fleet, one retired, draining or failed, or ``n`` not ``None`` and
+                not an integer (bools refused) from 1 to the fleet's desired instance count.
+        """
+        f = self._fleet(fleet_id)
+        now = self.sim.env.now
+        state = f.state(now, self._busy_until(f))
+        if state not in ("provisioning", "in_service"):
+            raise ValueError(f"{self.name}: fleet {fleet_id} is {state}, its serving slice cannot be set")
+        lane = self.lanes.get(f.id)
+        count = lane.desired if lane is not None else f.count
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int | np.integer) or not 1 <= n <= count):
+            raise ValueError(f"{self.name}: serving instances of fleet {fleet_id} must be None or an integer from 1 "
+                             f"to its {count} instances, got {n!r}")
+        self.admit_until(now)
+        f.serving = None if n is None else int(n)
+        if lane is not None:
+            self._apply_slice(lane, now)
+            self._dispatch_lane(lane, now)
 
     def add_fleet(self, variant: str, *, model: str | None = None, model_version: int = 0,
                   instance_type: str | None = None, instance_count: int | None = None,
