@@ -291,3 +291,34 @@ def test_a_single_fleet_deployment_reports_its_one_fleet_from_the_configuration(
     d = run({"service_time": 50.0}, burst(3))
     assert d.fleets() == [FleetInfo(0, "AllTraffic", d.model_of_variant(0), 0, None, 0, "sl-config", "in_service")]
     assert d.model_of_fleet(0) == d.model_of_variant(0) == d.sim.scenario.model
+
+
+def test_cold_start_rate_average_instances_and_setup_time_from_the_records() -> None:
+    # two bursts of 4 at 10 and 20 min with max_concurrency 2: the first wakes 2 instances cold
+    # and 2 requests are throttled; the second finds both warm and again throttles 2
+    import simlab
+    from simlab.result import Result
+
+    raw = scenario({"service_time": 50.0, "max_concurrency": 2, "overhead_ms": 5},
+                   {"arrivals": "schedule", "times": ["10m", "20m"], "requests_per_event": 4, "payload_kb": 4},
+                   duration=3600, warmup=300)
+    res: Result = simlab.run(scenario_from_dict(raw))
+    s = res.summary()["deployments"]["sl"]
+    r = res.requests
+    reached = r[r.instance >= 0]
+    assert (len(r), len(reached), int(r.cold_start.sum())) == (8, 4, 2)
+    assert s["cold_start_rate"] == 2 / 4  # of the requests that reached an instance, not of all 8
+    # each instance lives from its first (cold) arrival until its last request left the container
+    # (answer time minus the 5 ms overhead outside it) + the idle timeout
+    idle = facts.limit("serverless_inference.default_idle_timeout_s")
+    live = sum((g.t_done - g.overhead_ms / 1000.0).max() + idle - g.t_arrival.min()
+               for _, g in reached.groupby("instance"))
+    assert s["avg_instances"] == pytest.approx(live / (3600 - 300), abs=1e-6)
+    assert s["provisioned_concurrency"] == 0 and set(s["cost_breakdown_usd"]) == {"compute", "data", "provisioned"}
+    assert s["cost_breakdown_usd"]["compute"] > 0 and s["cost_breakdown_usd"]["provisioned"] == 0
+    # ModelSetupTime (µs): the cold requests' overhead above the configured 5 ms, in their minute
+    cold = r[r.cold_start]
+    met = res.metrics.set_index("minute")
+    assert met.loc[10, "ColdStarts"] == 2 and met.ColdStarts.sum() == 2
+    assert met.loc[10, "ModelSetupTime"] == pytest.approx(((cold.overhead_ms - 5.0) * 1000.0).mean(), rel=0.01)
+    assert met.ModelSetupTime.drop(10).isna().all()
