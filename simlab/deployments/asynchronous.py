@@ -243,11 +243,6 @@ class AsyncEndpoint(Deployment):
         """Desired instance count of the primary lane (what auto scaling starts from)."""
         return self.primary.desired
 
-    @property
-    def accepting(self) -> list[int]:
-        """Instances in service taking work, over all fleets."""
-        return [iid for lane in self.lanes.values() for iid in lane.accepting]
-
     def _n_in_service(self) -> int:
         return sum(len(lane.accepting) for lane in self.lanes.values())
 

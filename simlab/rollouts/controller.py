@@ -17,7 +17,7 @@ Blue/green (ALL_AT_ONCE | CANARY | LINEAR)
      WaitIntervalInSeconds and then TerminationWaitInSeconds. While a CANARY or LINEAR share s < 1
      is on green, only a slice of ⌈s·N⌉ green instances (at least one) takes green's traffic —
      the canary's CanarySize, a linear step's slice — through the owner API's
-     ``set_fleet_serving`` where the endpoint has it (real-time, async); the whole green fleet is
+     ``set_fleet_serving`` (real-time and async endpoints); the whole green fleet is
      provisioned and billed from the start, and all of it serves at 100 %. LINEAR turns off the same slice of
      blue at each step: after a shift to share s the old fleets keep ⌈(1 − s)·N⌉ instances (at
      least one, kept for a rollback until the final bake ends) through the owner API's
@@ -298,12 +298,9 @@ class UpdateController:
         return self._finish("completed", None, "")
 
     def _green_slice(self, green: int, share: float, count: int) -> None:
-        """CANARY/LINEAR on an endpoint whose owner API has ``set_fleet_serving`` (real-time, async): of the
-        green fleet's ``count`` provisioned (and billed) instances only ⌈share·count⌉ take its traffic
-        (the canary slice, a linear step's slice); all of them at share 1."""
-        serve = getattr(self.dep, "set_fleet_serving", None)
-        if serve is not None:
-            serve(green, None if share >= 1 else _slice_size(share, count))
+        """CANARY/LINEAR: of the green fleet's ``count`` provisioned (and billed) instances only
+        ⌈share·count⌉ take its traffic (the canary slice, a linear step's slice); all of them at share 1."""
+        self.dep.set_fleet_serving(green, None if share >= 1 else _slice_size(share, count))
 
     def _retire_baseline(self) -> None:
         fid, self.baseline_fleet = self.baseline_fleet, None
