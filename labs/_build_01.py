@@ -443,7 +443,7 @@ spike_sc = simlab.load_scenario(find_up("scenarios/spike.yaml"))
 spike = simlab.run(spike_sc)            # the scenario's own seed (13)
 auto = spike.deployments["autoscaled"]
 print("instances in service over time (variant, t in s, count):")
-for variant, t, n in auto.instance_timeline():
+for _variant, t, n in auto.instance_timeline():
     print(f"  {t / 60:5.1f} min  {n} instances")
 pd.DataFrame({name: {k: d[k] for k in ("completed", "cost_usd", "instance_hours")}
               | {"p50 ms": d["latency_ms"]["p50"], "p99 ms": d["latency_ms"]["p99"]}

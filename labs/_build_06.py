@@ -298,7 +298,7 @@ def timeline(res, title, events):
     bottom.axhline(0.9, color="C1", ls=":", lw=1, label="alarm: accuracy below 0.9")
     bottom.set(ylabel="accuracy", ylim=(0.6, 1.0), xlabel="simulated day", xlim=(0, 7))
     for ax in (top, bottom):
-        for at, text in events:
+        for at, _text in events:
             ax.axvline(at / D, color="k", ls="--", lw=0.8)
         for monitor, color in (("data_quality", "r"), ("model_quality", "C1")):
             if monitor in first:
@@ -377,7 +377,7 @@ ex = m.executions.query("monitor == 'model_quality'").set_index("t_s")
 around = ex.loc[no_earlier_than - H: first["model_quality"] + H]
 pd.DataFrame({
     "hour": around.index / H,
-    "window (hours)": [f"[{a / H:.0f}, {b / H:.0f})" for a, b in zip(around.window_start_s, around.window_end_s)],
+    "window (hours)": [f"[{a / H:.0f}, {b / H:.0f})" for a, b in zip(around.window_start_s, around.window_end_s, strict=True)],
     "post-drift share": np.clip((around.window_end_s - concept_at) / window_len, 0, 1).round(2),
     "labelled records": around.labelled,
     "accuracy": mq.accuracy.reindex(around.index).round(4),

@@ -182,7 +182,7 @@ jobs = m.retrainings
 
 def accuracy_plot(names, axes_spec):
     fig, axes = plt.subplots(len(axes_spec), 1, figsize=(11, 3.6 * len(axes_spec)))
-    for ax, (frame, xlim, title) in zip(np.atleast_1d(axes), axes_spec):
+    for ax, (frame, xlim, title) in zip(np.atleast_1d(axes), axes_spec, strict=True):
         for k, name in enumerate(names):
             ax.plot(frame.index / D, frame[name], color=COLORS[name], lw=1.3, label=name,
                     ls=("-", "--", "-.", ":")[k % 4])
@@ -244,7 +244,7 @@ around = jobs[(jobs.t_start_s >= CHANGE_AT - D) & (jobs.t_start_s < CHANGE_AT + 
               & jobs.deployment.isin(list(STRATEGIES))].copy()
 around["start (h after change)"] = (around.t_start_s - CHANGE_AT) / H
 around["live (h after change)"] = (around.t_live_s - CHANGE_AT) / H
-around["post-change labels"] = [post_change_labels(d, t) for d, t in zip(around.deployment, around.t_start_s)]
+around["post-change labels"] = [post_change_labels(d, t) for d, t in zip(around.deployment, around.t_start_s, strict=True)]
 around.sort_values(["deployment", "t_start_s"])[
     ["deployment", "trigger", "start (h after change)", "live (h after change)", "rows",
      "post-change labels", "status"]].rename(columns={"rows": "training rows"}).set_index("deployment")
@@ -329,7 +329,12 @@ confident, and a 3-σ shift pushes them across the boundary more often.
 
 code(r"""
 ds = res.sim.dataset
-served_version = lambda name, t: int(rq[(rq.deployment == name) & (rq.t_arrival < t)].model_version.iloc[-1])
+
+
+def served_version(name, t):
+    return int(rq[(rq.deployment == name) & (rq.t_arrival < t)].model_version.iloc[-1])
+
+
 rows = []
 for label, version in [("original model (v0)", 0), ("nightly, model live on day 9", served_version("nightly", 9.5 * D))]:
     model = res.sim.models[(scenario.model, version)]          # the fitted zoo model of that version

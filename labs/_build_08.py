@@ -87,7 +87,7 @@ scenario = scenario_from_dict({
     "deployments": [endpoint(name, dc) for name, dc in policies.items()], "alarms": alarms})
 res = simlab.run(scenario)
 summary = res.summary()
-updates = {name: summary["deployments"][name]["rollouts"]["updates"][0] for name in policies}
+updates = {name: summary["deployments"][name]["updates"][0] for name in policies}
 for name, u in updates.items():
     print(f"{name:12} {u['outcome']:12} detected at {u['detected_s']:6.0f} s   "
           f"{u['requests_to_new']:4d} requests to new, {u['errors_to_new']:3d} errors, "
@@ -191,7 +191,7 @@ def quiet(no_data):
     sc = scenario_from_dict({"name": "quiet", "seed": 8, "duration": "1h",
                              "workload": {"arrivals": "poisson", "rate_per_s": 0.2, "payload_kb": 4},
                              "deployments": [dep]})
-    return simlab.run(sc).summary()["deployments"]["quiet"]["rollouts"]["updates"][0]
+    return simlab.run(sc).summary()["deployments"]["quiet"]["updates"][0]
 
 
 false_rollback = quiet("fail")

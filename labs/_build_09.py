@@ -44,7 +44,6 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 from statsmodels.stats.proportion import proportion_confint
 
 import simlab
@@ -73,7 +72,7 @@ code(r"""
 scenario = simlab.load_scenario(find_up("scenarios/ab-test.yaml"))
 print(scenario.raw["deployments"][0]["ab_test"])
 res = simlab.run(scenario)
-ab = res.summary()["deployments"]["api"]["rollouts"]["ab"]
+ab = res.summary()["deployments"]["api"]["ab"]
 print(ab["labels"])
 pd.DataFrame(ab["variants"]).set_index("variant")
 """)
@@ -234,7 +233,7 @@ answers are logged and **never returned**. It is promoted after 90 minutes.
 
 code(r"""
 shadow_res = simlab.run(simlab.load_scenario(find_up("scenarios/shadow-test.yaml")))
-sh = shadow_res.summary()["deployments"]["api"]["rollouts"]["shadow"]
+sh = shadow_res.summary()["deployments"]["api"]["shadow"]
 {k: sh[k] for k in ("copies", "errors", "latency_p99_ms", "cost_usd", "agreement", "promoted_s")}
 """)
 
@@ -265,7 +264,7 @@ md(r"""
 4. A shadow test is a safe load and agreement test; it is not an experiment on users.
 
 From the command line: `simlab simulate scenarios/ab-test.yaml` prints the A/B line under the table;
-`--json` has the whole analysis under `deployments.api.rollouts.ab`.
+`--json` has the whole analysis under `deployments.api.ab`.
 """)
 
 nb.write()

@@ -48,7 +48,9 @@ class FeatureRun(Protocol):
         """Start SimPy processes on ``sim.env`` (called once, after the deployments started)."""
 
     def summary(self, deployment: str) -> dict | None:
-        """Goes to ``summary["deployments"][deployment][feature.name]`` (None = nothing)."""
+        """Goes to ``summary["deployments"][deployment][feature.name]``, or, for a feature with
+        ``summary_inline = True``, its keys go into ``summary["deployments"][deployment]`` itself
+        (None = nothing)."""
 
     def top_summary(self) -> dict | None:
         """Goes to ``summary[feature.name]`` (None = nothing)."""
@@ -66,7 +68,9 @@ class Feature(Protocol):
 
     Optional extras a feature may define: ``table_rows() -> list[TableRow]`` (rows of the
     ``simulate`` table, fed with its per-deployment summary), ``table_lines(summary) -> list[str]``
-    (lines printed under the table, fed with the whole summary) and, on its run, ``view()`` (what
+    (lines printed under the table, fed with the whole summary), ``summary_inline = True`` (its
+    per-deployment summary keys sit in the deployment's own summary instead of under its name: the
+    rollouts issue fixed ``deployments.NAME.updates``) and, on its run, ``view()`` (what
     ``res.<name>`` returns; default: the frames dict).
     """
 

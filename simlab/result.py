@@ -36,7 +36,12 @@ class Result:
 
     def summary(self) -> dict[str, Any]:
         """The ``--json`` object (statistics after warm-up); features add their keys
-        (``summary[name]`` and ``summary["deployments"][dep][name]``)."""
+        (``summary[name]`` and ``summary["deployments"][dep][name]``, or their keys straight into
+        ``summary["deployments"][dep]`` for a feature with ``summary_inline``).
+
+        Raises:
+            ValueError: when an inline feature's key is already a key of the deployment's summary.
+        """
         out: dict[str, Any] = {
             "scenario": self.scenario.name,
             "seed": self.seed,
@@ -51,11 +56,21 @@ class Result:
         return out
 
     def _summary_of(self, d) -> dict[str, Any]:
+        from simlab.features import registered
+
+        inline = {f.name for f in registered() if getattr(f, "summary_inline", False)}
         out = d.summary()
         for name, run in self.sim.features.items():
             part = run.summary(d.name)
-            if part is not None:
+            if part is None:
+                continue
+            if name not in inline:
                 out[name] = part
+                continue
+            clash = sorted(set(part) & set(out))
+            if clash:
+                raise ValueError(f"feature {name!r}: summary key(s) {', '.join(clash)} of deployment {d.name!r} already taken")
+            out.update(part)
         return out
 
     @cached_property

@@ -101,6 +101,19 @@ def test_a_registered_feature_adds_a_field_a_process_and_summary_keys(probe, tmp
     assert tmp_path / "probe.csv" in res.write(tmp_path)
 
 
+def test_an_inline_feature_puts_its_keys_into_the_deployment_summary(probe, monkeypatch) -> None:
+    """``summary_inline``: the keys sit next to the deployment's own figures (the rollouts issue's
+    ``deployments.NAME.updates``); a key the deployment already has is refused, not overwritten."""
+    raw = scenario(rt(probe_tag=7), rate=5.0, duration=600.0, probe_every="90s")
+    probe.summary_inline = True
+    dep = simlab.run(scenario_from_dict(raw), seed=3).summary()["deployments"]["rt"]
+    assert "probe" not in dep
+    assert dep["last_admitted"] > 0 and dep["arrived"] > 0
+    monkeypatch.setattr(ProbeRun, "summary", lambda self, deployment: {"arrived": 1})
+    with pytest.raises(ValueError, match=r"feature 'probe': summary key\(s\) arrived of deployment 'rt' already taken"):
+        simlab.run(scenario_from_dict(raw), seed=3).summary()
+
+
 def test_an_unused_feature_adds_nothing(probe) -> None:
     res = simlab.run(scenario_from_dict(scenario(rt(), rate=5.0, duration=300.0)), seed=3)
     assert "probe" not in res.summary() and "probe" not in res.summary()["deployments"]["rt"]

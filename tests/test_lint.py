@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_ruff_is_clean() -> None:
     """ruff runs from this interpreter (the test extra pins its version), never skipped."""
-    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "simlab", "tests", "bench"],
+    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "simlab", "tests", "bench", "labs"],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

@@ -49,7 +49,7 @@ def raw_scenario(tmp_path, ab_test: dict | None = None, *, ground_truth: bool = 
 def run(raw: dict) -> tuple[Simulation, dict, dict]:
     sim = Simulation(scenario_from_dict(raw)).run()
     summary = Result(sim).summary()
-    return sim, summary, summary["deployments"]["api"]["rollouts"]["ab"]
+    return sim, summary, summary["deployments"]["api"]["ab"]
 
 
 def correct_by_hand(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:

@@ -57,7 +57,7 @@ def simulate(tmp_path, update: dict, *, instances: int = 4, svc_ms: float = 100.
     raw = {"name": "async-rollout", "duration": 3600, "model": "breast_cancer_logreg",
            "workload": {"arrivals": "trace", "file": str(trace)}, "deployments": [dep], "alarms": list(alarms)}
     sim = Simulation(scenario_from_dict(raw)).run()
-    (u,) = Result(sim).summary()["deployments"]["api"]["rollouts"]["updates"]
+    (u,) = Result(sim).summary()["deployments"]["api"]["updates"]
     return sim, sim.deployments[0], u
 
 
@@ -278,7 +278,7 @@ def test_poisson_canary_records_keep_the_invariants_and_moves_happen_only_at_a_r
            "workload": {"arrivals": "poisson", "rate_per_s": 1.0}, "deployments": [dep],
            "alarms": [{**BACKLOG_ALARM, "threshold": 12}]}
     sim = Simulation(scenario_from_dict(raw)).run()
-    (u,) = Result(sim).summary()["deployments"]["api"]["rollouts"]["updates"]
+    (u,) = Result(sim).summary()["deployments"]["api"]["updates"]
     d, t, ur = sim.deployments[0], sim.workload.t, sim.workload.u_route
     end = u["finished_s"]
     assert u["outcome"] in ("completed", "rolled_back")

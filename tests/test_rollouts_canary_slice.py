@@ -55,7 +55,7 @@ def simulate(tmp_path, update: dict, *, routing: str = "RANDOM", duration: int =
     raw = {"name": "slice", "duration": duration, "model": "breast_cancer_logreg",
            "workload": {"arrivals": "trace", "file": str(trace)}, "deployments": [dep]}
     sim = Simulation(scenario_from_dict(raw)).run()
-    (u,) = Result(sim).summary()["deployments"]["api"]["rollouts"]["updates"]
+    (u,) = Result(sim).summary()["deployments"]["api"]["updates"]
     return sim, u
 
 

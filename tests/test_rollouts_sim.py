@@ -54,7 +54,7 @@ def raw_scenario(tmp_path, update: dict) -> dict:
 
 def simulate(tmp_path, update: dict) -> tuple[Simulation, dict]:
     sim = Simulation(scenario_from_dict(raw_scenario(tmp_path, update))).run()
-    (u,) = Result(sim).summary()["deployments"]["api"]["rollouts"]["updates"]
+    (u,) = Result(sim).summary()["deployments"]["api"]["updates"]
     return sim, u
 
 
@@ -144,7 +144,12 @@ def test_cli_writes_updates_csv_and_prints_one_line_per_update(tmp_path) -> None
     table = [ln for ln in out.getvalue().splitlines() if ln.startswith("  api update")]
     assert len(table) == 1 and "CANARY" in table[0] and "completed" in table[0]
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert summary["deployments"]["api"]["rollouts"]["updates"][0]["outcome"] == "completed"
+    # the syntax: per deployment, "updates": [{...the keys..., "steps": [{t_s, event, traffic_to_new}]}]
+    (u,) = summary["deployments"]["api"]["updates"]
+    assert {"at_s", "policy", "outcome", "finished_s", "detected_s", "requests_to_new", "errors_to_new",
+            "wrong_predictions_to_new", "extra_cost_usd", "steps"} <= set(u)
+    assert u["outcome"] == "completed" and u["policy"] == "CANARY" and u["detected_s"] is None
+    assert all(set(s) == {"t_s", "event", "traffic_to_new"} for s in u["steps"]) and len(u["steps"]) == 6
 
 
 @pytest.mark.parametrize(("change", "path", "says"), [
@@ -208,7 +213,7 @@ def test_shadow_gets_every_copy_while_in_service_and_reports_agreement_with_prod
                                "start": 0, "promote_at": 1000}]
     raw["alarms"] = []
     sim = Simulation(scenario_from_dict(raw)).run()
-    sh = Result(sim).summary()["deployments"]["api"]["rollouts"]["shadow"]
+    sh = Result(sim).summary()["deployments"]["api"]["shadow"]
     t, wl = sim.workload.t, sim.workload
     # in service from the start-up (300 s) until the promoted fleet takes over (1000 + 300 s)
     copied = (t >= STARTUP) & (t < 1000 + STARTUP)

@@ -6,7 +6,9 @@ It owns the per-deployment fields ``updates:``, ``weight_changes:`` and ``shadow
 :class:`~simlab.rollouts.controller.UpdateController` per update against the real endpoint's owner
 API and the run's alarms (``sim.alarms``), the weight changes and the shadow variant.
 
-Per deployment the JSON summary gets ``"rollouts": {"updates": [...], ...}``; each update record
+Per deployment the JSON summary gets ``"updates": [...]`` (and ``"weight_changes"``, ``"shadow"``,
+``"ab"`` when used) next to the deployment's own figures (``summary_inline``: the issue fixed
+``deployments.NAME.updates``); each update record
 adds to the controller's outcome what only the finished run knows:
 
 * ``requests_to_new`` / ``errors_to_new``: requests that arrived in ``[at_s, finished_s)`` and were
@@ -20,7 +22,7 @@ adds to the controller's outcome what only the finished run knows:
 * ``power_plan``: the chance the first bake catches the update's ``regression_to_catch``, planned
   when the update starts from what the old fleets did in the hour before (run.observed_baseline).
 
-With ``ab_test:`` the deployment's rollouts summary gets ``"ab"`` (simlab.rollouts.abtest): per
+With ``ab_test:`` the deployment's summary gets ``"ab"`` (simlab.rollouts.abtest): per
 variant figures, fixed-horizon tests, sample sizes and when each method declares a winner.
 
 ``--out`` writes ``updates.csv`` (one row per step); the table prints one line per update (and a
@@ -57,6 +59,8 @@ class RolloutsFeature:
     """Endpoint updates with guardrails, A/B weight changes and shadow variants (docs/rollouts.md)."""
 
     name = "rollouts"
+    #: per-deployment keys (updates, weight_changes, shadow, ab) go into the deployment's summary
+    summary_inline = True
 
     def top_fields(self) -> list[Field]:
         return []
@@ -79,7 +83,7 @@ class RolloutsFeature:
         """One line per update under the ``simulate`` table."""
         lines: list[str] = []
         for name, dep in summary["deployments"].items():
-            for k, u in enumerate((dep.get(self.name) or {}).get("updates") or []):
+            for k, u in enumerate(dep.get("updates") or []):
                 fin = "-" if u.get("finished_s") is None else f"{u['finished_s']:g} s"
                 det = "" if u.get("detected_s") is None else f", detected at {u['detected_s']:g} s"
                 lines.append(f"  {name} update {k} at {u['at_s']:g} s  {u['policy']:<11}  {u['outcome']:<11}  "
@@ -87,8 +91,7 @@ class RolloutsFeature:
                              f"({u['errors_to_new']:,} errors), extra cost {u['extra_cost_usd']:.4f} USD")
                 lines += [f"    warning ({p['regression_key']}): {p['warning']}"
                           for p in u.get("power_plan") or [] if p.get("underpowered")]
-        ab_lines = [_ab_line(name, dep[self.name]["ab"]) for name, dep in summary["deployments"].items()
-                    if (dep.get(self.name) or {}).get("ab")]
+        ab_lines = [_ab_line(name, dep["ab"]) for name, dep in summary["deployments"].items() if dep.get("ab")]
         return (["", "updates", *lines] if lines else []) + (["", "A/B tests", *ab_lines] if ab_lines else [])
 
 
