@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from helpers import rt, scenario
 
+from simlab import facts
 from simlab.accounting import busy_seconds, latency_stats, overlap, per_minute_busy, rnd
 from simlab.records import STATUS_OF, Err, Outcome, RequestLog
 from simlab.scenario import scenario_from_dict
@@ -142,6 +143,55 @@ def test_least_outstanding_prefers_the_instance_with_fewer_requests() -> None:
     d = sim.run().deployments[0]
     assert d.log.instance[0] != d.log.instance[1]
     np.testing.assert_allclose(d.log.t_start[:3], [0.0, 1.0, 10.0])
+
+
+def test_least_outstanding_counts_a_request_ending_at_the_arrival_as_done() -> None:
+    """Requests at 0 s (uniform 0.99 → the second idle instance), 1 s (the other, idle one) and
+    10 s (uniform 0.01): the first request ends at exactly 10 s, so its instance has nothing
+    outstanding and takes the third at once; counting it as still outstanding would make a tie that
+    the uniform 0.01 breaks towards the other instance (start 11 s)."""
+    raw = scenario(rt(instance_count=2, routing="LEAST_OUTSTANDING_REQUESTS",
+                      service_time={"dist": "fixed", "mean_ms": 10_000}), rate=1, duration=60)
+    sim = Simulation(scenario_from_dict(raw), seed=1)
+    sim.workload.t[:3] = [0.0, 1.0, 10.0]
+    sim.workload.t[3:] = np.linspace(100, 200, sim.workload.n - 3)
+    sim.workload.u_route[:3] = [0.99, 0.5, 0.01]
+    d = sim.run().deployments[0]
+    assert d.log.instance[:3].tolist() == [1, 0, 1]
+    np.testing.assert_allclose(d.log.t_start[:3], [0.0, 1.0, 10.0])
+
+
+def test_summary_figures_by_hand_for_a_growing_fifo_queue(tmp_path) -> None:
+    """One worker, a fixed 1.5 s model time, arrivals at k + 0.5 s (k = 0…599), warm-up 100 s, run
+    600 s. FIFO by hand: request k starts at 0.5 + 1.5 k and ends at 0.5 + 1.5 (k + 1), so it waits
+    0.5 k s and takes 1.5 + 0.5 k s. Measured: k ≥ 100 (arrived after the warm-up), 500 requests;
+    completed: those ending by 600 s, k ≤ 398 (299); the other 201 are in flight. One ml.m5.large is
+    billed 500 s of the window; the worker is busy all of it."""
+    trace = tmp_path / "arrivals.csv"
+    trace.write_text("\n".join(f"{k + 0.5}" for k in range(600)) + "\n", encoding="utf-8")
+    raw = scenario(rt(service_time={"dist": "fixed", "mean_ms": 1500}), duration=600.0, warmup=100.0,
+                   workload={"arrivals": "trace", "file": str(trace)})
+    s = Simulation(scenario_from_dict(raw), seed=1).run().deployments[0].summary()
+    k = np.arange(100, 399, dtype=float)
+    latency, wait = (1.5 + 0.5 * k) * 1000.0, 0.5 * k * 1000.0
+    cost = 500.0 * facts.instance("ml.m5.large").price_per_hour / 3600.0
+    assert (s["type"], s["arrived"], s["completed"], s["failed"], s["throttled"], s["in_flight"]) == \
+        ("real_time_endpoint", 500, 299, 0, 0, 201)
+    assert s["latency_ms"] == {"mean": 126000.0, "max": 200500.0,
+                               **{f"p{q}": round(float(np.percentile(latency, q)), 3) for q in (50, 90, 95, 99)}}
+    assert s["wait_ms"] == {"mean": 124500.0, "p99": round(float(np.percentile(wait, 99)), 3)}
+    assert s["cost_usd"] == pytest.approx(cost, abs=1e-6) and s["instance_hours"] == pytest.approx(500 / 3600, abs=1e-6)
+    assert s["cost_per_1k_usd"] == pytest.approx(cost / 299 * 1000.0, abs=1e-6)
+    assert s["utilization"] == 1.0 and s["errors"] == {} and s["cold_starts"] == 0
+
+
+def test_utilization_of_a_capacity_under_one_worker_second(tmp_path) -> None:
+    """A 1 s run, one request at 0.25 s busy 0.5 s: 0.5 of the one worker-second leased."""
+    trace = tmp_path / "arrivals.csv"
+    trace.write_text("0.25\n", encoding="utf-8")
+    raw = scenario(rt(service_time={"dist": "fixed", "mean_ms": 500}), duration=1.0,
+                   workload={"arrivals": "trace", "file": str(trace)})
+    assert Simulation(scenario_from_dict(raw), seed=1).run().deployments[0].summary()["utilization"] == 0.5
 
 
 def test_an_endpoint_accepts_a_type_batch_transform_rejects() -> None:

@@ -187,6 +187,36 @@ def test_cost_is_instance_seconds_of_whole_jobs_and_a_month_of_the_schedule() ->
     assert all(j.duration_s >= 60 for j in d.jobs) and s["cost_usd"] >= 0
 
 
+def test_instance_count_fleet_and_workers_follow_the_job_leases() -> None:
+    """The InstanceCount a batch deployment publishes is the instances billed at each minute's start:
+    its ``instance_count`` from the job's submission (inclusive) to its end (exclusive), none
+    between jobs; each instance serves ``max_concurrent_transforms`` at once; its one fleet is the
+    configuration (own model, type, count)."""
+    from simlab.deployments.base import FleetInfo
+
+    res = run(stream(bt(instance_count=2, max_concurrent_transforms=3, model="breast_cancer_tree",
+                        schedule={"every": "30m", "at": "30m"}), duration=3600 + 1200))
+    d = res.deployments["bt"]
+    j0, j1 = d.jobs  # every 30 min from 30 min: at 1800 s and 3600 s (the run ends at 4800 s)
+    assert (j0.t_submit, j1.t_submit) == (1800.0, 3600.0)
+    for j in (j0, j1):
+        assert d.instance_count_at(0, j.t_submit) == 2.0 and d.instance_count_at(0, j.t_submit - 1e-6) == 0.0
+        assert d.instance_count_at(0, j.t_end) == 0.0 and d.instance_count_at(0, j.t_end - 1e-6) == 2.0
+        assert d.instance_count_at(1, j.t_submit) == 0.0  # no second variant
+    minutes = np.arange(80) * 60.0
+    busy = ((minutes >= j0.t_submit) & (minutes < j0.t_end)) | ((minutes >= j1.t_submit) & (minutes < j1.t_end))
+    np.testing.assert_array_equal(d.instances_per_minute(0, 80), np.where(busy, 2.0, 0.0))
+    assert d.per_instance_denominator(0, 1800.0, 1860.0) == 2.0 and d.fleet_per_instance_denominator(0, 1800.0, 1860.0) == 2.0
+    assert d.workers_of_variant(0) == 3 and d.workers_of_variant(1) == 1  # no leases: one at a time
+    assert d.fleets() == [FleetInfo(0, "AllTraffic", "breast_cancer_tree", 0, "ml.m5.large", 2, "bt-config", "in_service")]
+    assert d.model_of_fleet(0) == d.model_of_variant(0) == "breast_cancer_tree" != res.sim.scenario.model
+
+
+def test_a_run_without_a_job_bills_nothing_and_reports_zero_utilization() -> None:
+    s = run(stream(bt(schedule={"every": "2h", "at": "2h"}), duration=3600)).summary()["deployments"]["bt"]
+    assert (s["cost_usd"], s["instance_hours"], s["utilization"]) == (0.0, 0.0, 0.0)
+
+
 def test_same_seed_same_result_and_different_seed_differs() -> None:
     raw = stream(bt(schedule="hourly", startup={"dist": "lognormal", "mean": "5m", "cv": 0.3}), duration=7200)
     a, b, c = run(raw, seed=3), run(raw, seed=3), run(raw, seed=4)

@@ -12,6 +12,7 @@ from helpers import rt, scenario
 
 import simlab
 from simlab.metrics import ALPHA, METRIC_PERIOD_S, MetricStore, Stat
+from simlab.records import Err
 from simlab.result import Result
 from simlab.scenario import scenario_from_dict
 from simlab.simulation import Simulation
@@ -206,3 +207,44 @@ def test_overloaded_endpoint_whose_requests_start_after_the_end() -> None:
     m = res.metrics
     assert m.Invocations.sum() == res.deployments["rt"].log.n
     assert (m.CPUUtilization <= 100.0).all() and m.CPUUtilization.iloc[0] > 99.0  # saturated from the start
+
+
+def test_a_quiet_minute_has_zero_counts_and_the_fleet_state_as_datapoints(tmp_path) -> None:
+    """A watched run publishes minute by minute; minutes without arrivals go through a path
+    without request arrays and still carry datapoints, as a busy minute does: Invocations and both error counts are 0 (a datapoint, not missing data, so
+    an alarm on them reads 0), InstanceCount is the one instance, CPUUtilization 0 and
+    InvocationsPerInstance 0. Arrivals at 0.5 s … 119.5 s and at 7200.5 s, each served in 10 ms."""
+    trace = tmp_path / "arrivals.csv"
+    trace.write_text("\n".join(f"{k + 0.5}" for k in [*range(120), 7200]) + "\n", encoding="utf-8")
+    raw = scenario(rt(service_time={"dist": "fixed", "mean_ms": 10}), duration=7260.0,
+                   workload={"arrivals": "trace", "file": str(trace)})
+    sim = Simulation(scenario_from_dict(raw), seed=1)
+    sim.metrics.watch()  # as an alarm or a scaling policy would
+    res = Result(sim.run())
+    store = res.sim.metrics
+
+    def point(metric: str, minute: int, statistic: str = "Sum") -> float | None:
+        return store.query(deployment="rt", metric=metric, statistic=statistic, t0=minute * 60.0,
+                           t1=minute * 60.0 + 60.0, variant="AllTraffic")
+
+    for minute in (2, 59, 60, 119):  # quiet, on both sides of the hourly admission tick
+        assert [point(m, minute) for m in ("Invocations", "Invocation4XXErrors", "Invocation5XXErrors")] == [0.0] * 3
+        assert point("InstanceCount", minute) == 1.0 and point("CPUUtilization", minute) == 0.0
+        assert point("InvocationsPerInstance", minute) == 0.0
+        assert point("ModelLatency", minute) is None  # no completed request: no latency datapoint
+    assert point("Invocations", 1) == 60.0 and point("Invocations", 120) == 1.0  # the busy minutes
+    assert point("CPUUtilization", 0) == pytest.approx(100.0 * 60 * 0.010 / 60.0)  # 60 requests × 10 ms
+    frame = res.metrics.set_index("minute")
+    assert frame.loc[[0, 2, 120], "t_s"].tolist() == [0.0, 120.0, 7200.0]
+
+
+def test_summary_errors_count_only_requests_after_the_warm_up() -> None:
+    raw = _endpoint_with_errors()
+    raw["warmup"] = 1200.0
+    res = simlab.run(scenario_from_dict(raw), seed=4)
+    log, t = res.deployments["rt"].log, res.sim.workload.t
+    names = {int(e): e.name.lower() for e in Err if e != Err.NONE}
+    after = [names[int(c)] for c in log.error[(t >= 1200.0) & (log.error != Err.NONE)]]
+    assert np.count_nonzero((t < 1200.0) & (log.error != Err.NONE)) > 0  # the warm-up had errors too
+    expected = {name: after.count(name) for name in sorted(set(after))}
+    assert res.summary()["deployments"]["rt"]["errors"] == expected and sum(expected.values()) > 0

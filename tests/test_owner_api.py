@@ -16,6 +16,7 @@ from scipy import stats
 
 from simlab import facts
 from simlab.deployments.base import Faults
+from simlab.distributions import Dist
 from simlab.records import Err
 from simlab.scenario import scenario_from_dict
 from simlab.simulation import Simulation
@@ -109,6 +110,8 @@ def test_green_fleet_serves_from_exactly_ready_and_blue_lease_ends_when_it_drain
     info = {f.id: f for f in d.fleets()}
     assert info[0].state == "retired" and info[1].state == "in_service" and info[1].config_name == "api-green"
     assert info[1].instance_type == "ml.c5.xlarge" and info[1].instance_count == 1
+    # in service: blue alone, then green alone (the switch at 160 s is one moment, not two instances)
+    assert d.summary()["max_instances"] == 1
 
 
 def test_split_between_fleets_follows_the_shares_with_a_fresh_uniform(tmp_path) -> None:
@@ -278,3 +281,141 @@ def test_every_bad_owner_api_call_names_the_value_and_what_is_allowed(tmp_path) 
 
     drive(build(tmp_path, dep), script)
     assert len(seen) == 15, seen
+
+
+def test_retiring_a_routed_fleet_renormalises_the_rest_cancels_its_launches_and_moves_the_primary(tmp_path) -> None:
+    """Three fleets at 0.5 / 0.2 / 0.3. At 110 s fleet 0 is retired while it still has traffic and
+    a scale-up of it (asked at 100 s) is pending: the other shares become 0.2/0.5 = 0.4 and
+    0.3/0.5 = 0.6, no instance of fleet 0 ever comes up, and the fleet with the largest share
+    (2) becomes the one ``set_instance_count`` resizes (its new instance comes up after fleet 2's
+    own start-up time, 0 s; fleet 0's launches would have taken the variant's default)."""
+    startup = facts.limit("real_time_endpoint.default_instance_startup_s")
+    seen = {}
+
+    def script(env, d):
+        one, two = d.add_fleet("AllTraffic", startup_s=0), d.add_fleet("AllTraffic", startup_s=0)
+        yield d.fleet_ready(two)
+        d.set_fleet_traffic("AllTraffic", {0: 0.5, one: 0.2, two: 0.3})
+        yield env.timeout(100)
+        d.set_fleet_instance_count(0, 3)
+        yield env.timeout(10)
+        d.retire_fleet(0)
+        seen["states"] = [f.state for f in d.fleets()]
+        yield env.timeout(10)
+        d.set_instance_count("AllTraffic", 2)
+
+    sim = drive(build(tmp_path, duration=120 + startup + 60), script)
+    d, t, u = sim.deployments[0], sim.workload.t, sim.workload.u_route
+    assert seen["states"] == ["draining", "in_service", "in_service"]
+    before, after = t < 110, t >= 110
+    np.testing.assert_array_equal(d.log.fleet[before], np.where(u[before] < 0.5, 0, np.where(u[before] < 0.7, 1, 2)))
+    np.testing.assert_array_equal(d.log.fleet[after], np.where(u[after] < 0.4, 1, 2))
+    last0 = t[before & (d.log.fleet == 0)].max()
+    leases = sorted((le.fleet, le.t0, le.t1) for le in d.leases)
+    end = float(sim.duration)
+    assert leases == [(0, 0.0, last0 + SVC), (1, 0.0, end), (2, 0.0, end), (2, 120.0, end)]
+    assert ("AllTraffic", 110.0, 0) in d.instance_timeline()
+    assert d.fleet_instance_count_at(0, 109.0) == 1.0 and d.fleet_instance_count_at(0, last0 + SVC) == 0.0
+    assert d.fleet_per_instance_denominator(0, 110.0, 170.0) == 0.0
+
+
+def test_resizing_while_launches_are_pending_cancels_them_before_retiring_instances(tmp_path) -> None:
+    """UpdateEndpointWeightsAndCapacities on a variant with launches under way (start-up 300 s),
+    bookkeeping by hand. Two instances at 0 s:
+    100 s → 4: two launches pending (due at 400 s);  150 s → 3: one of them called off;
+    160 s → 1: the other pending launch is called off and one instance (the newest, 1) retires;
+    400 s: both due launches are called off, none comes up;
+    500 s → 3: two launches, in service at 800 s (instances 2 and 3);  900 s → 2: instance 3 retires."""
+    seen = []
+
+    def script(env, d):
+        for at, n in ((100, 4), (150, 3), (160, 1), (500, 3), (900, 2)):
+            yield env.timeout(at - env.now)
+            d.set_instance_count("AllTraffic", n)
+            seen.append((at, d.fleets()[0].instance_count))
+
+    sim = drive(build(tmp_path, endpoint(instance_count=2), duration=1000), script)
+    d = sim.deployments[0]
+    assert seen == [(100, 2), (150, 2), (160, 1), (500, 1), (900, 2)]  # in service just after each call
+    # (a scale-in that only calls off a launch records the unchanged count: 150 s, 2)
+    assert [(t, n) for _, t, n in d.instance_timeline()] == [(0.0, 2), (150.0, 2), (160.0, 1), (800.0, 2), (800.0, 3),
+                                                             (900.0, 2)]
+    log, t_done = d.log, d.log.t_done
+
+    def drained(inst: int, at: float) -> float:  # a retired instance is billed until its last request ends
+        return max([at, *t_done[(log.instance == inst) & (sim.workload.t < at)].tolist()])
+
+    leases = sorted((le.t0, le.t1) for le in d.leases)
+    assert leases == sorted([(0.0, 1000.0), (0.0, drained(1, 160.0)), (800.0, 1000.0), (800.0, drained(3, 900.0))])
+    assert drained(1, 160.0) > 160.0  # instance 1 was busy when it retired: billed while it drains
+    assert d.summary()["max_instances"] == 3  # 800 s … 900 s
+
+
+def test_owner_api_edges_that_are_allowed(tmp_path) -> None:
+    """The boundaries of each check, from the allowed side: a zero share for a fleet still
+    provisioning, a serving slice of a provisioning fleet and of all its instances, a shadow
+    sampling 0.5 %, a registered model version; and a new fleet inherits the primary fleet's model."""
+    seen = {}
+
+    def script(env, d):
+        tree = d.add_fleet("AllTraffic", model="breast_cancer_tree", instance_count=2, startup_s=10)
+        d.set_fleet_serving(tree, 2)  # provisioning, all of its instances
+        d.set_fleet_traffic("AllTraffic", {0: 1.0, tree: 0.0})
+        yield d.fleet_ready(tree)
+        d.set_fleet_traffic("AllTraffic", {0: 0.25, tree: 0.75})  # the tree fleet is now the primary
+        inherits = d.add_fleet("AllTraffic", startup_s=0)
+        version = d.sim.register_model("breast_cancer_logreg", d.sim.model("breast_cancer_logreg"))
+        v1 = d.add_fleet("AllTraffic", model="breast_cancer_logreg", model_version=version, startup_s=0)
+        d.add_fleet("AllTraffic", shadow=True, sampling_percentage=0.5, startup_s=0)
+        seen["fleets"] = [(f.model, f.model_version) for f in d.fleets()]
+        seen["ids"] = (tree, inherits, v1)
+
+    drive(build(tmp_path), script)
+    assert seen["fleets"] == [("breast_cancer_logreg", 0), ("breast_cancer_tree", 0), ("breast_cancer_tree", 0),
+                              ("breast_cancer_logreg", 1), ("breast_cancer_tree", 0)]
+
+
+def test_a_fleet_retired_while_provisioning_never_serves_and_is_never_billed(tmp_path) -> None:
+    seen = {}
+
+    def script(env, d):
+        green = d.add_fleet("AllTraffic", startup_s=60)
+        yield env.timeout(10)
+        d.retire_fleet(green)
+        seen["ready"] = yield d.fleet_ready(green)
+        seen["at"], seen["state"] = env.now, d.fleets()[green].state
+        for call, message in [
+            (lambda: d.set_fleet_instance_count(green, 2), "api: fleet 1 is retired, its capacity cannot change"),
+            (lambda: d.set_fleet_traffic("AllTraffic", {green: 1.0}), "api: fleet 1 is retired, it cannot take traffic"),
+            (lambda: d.set_fleet_serving(green, 1), "api: fleet 1 is retired, its serving slice cannot be set"),
+            (lambda: d.retire_fleet(2), "api: unknown fleet 2; fleets: 0…1"),
+            (lambda: d.add_fleet("AllTraffic", shadow=True, sampling_percentage=100.5),
+             "api: sampling_percentage must be within (0, 100], got 100.5"),
+            (lambda: d.add_fleet("AllTraffic", model_version=1),
+             "api: model 'breast_cancer_logreg' has no version 1 in this run"),
+        ]:
+            with pytest.raises(ValueError) as raised:
+                call()
+            assert str(raised.value) == message
+
+    sim = drive(build(tmp_path), script)
+    d = sim.deployments[0]
+    assert seen == {"ready": False, "at": 60.0, "state": "retired"}
+    assert np.all(d.log.fleet == 0) and not [le for le in d.leases if le.fleet == 1]
+
+
+def test_a_new_fleets_service_time_and_a_shadows_sampling_rate_apply(tmp_path) -> None:
+    """A green fleet given its own service time serves with it; a shadow sampling 50 % copies each
+    request with probability 1/2 (its own stream): the count is Bin(n, 1/2)."""
+    def script(env, d):
+        green = d.add_fleet("AllTraffic", startup_s=0, service_time=Dist.fixed(0.7))
+        d.add_fleet("AllTraffic", startup_s=0, shadow=True, sampling_percentage=50.0)
+        yield d.fleet_ready(green)
+        d.set_fleet_traffic("AllTraffic", {green: 1.0})
+
+    sim = drive(build(tmp_path, duration=2000), script)
+    d = sim.deployments[0]
+    np.testing.assert_allclose(d.log.model_s, 0.7)
+    copies = int(np.isfinite(d.shadow_log(2).t_start).sum())
+    lo, hi = stats.binom.ppf([1e-6, 1 - 1e-6], d.log.n, 0.5)
+    assert lo <= copies <= hi

@@ -816,7 +816,9 @@ class AsyncEndpoint(Deployment):
             "expired": int(np.count_nonzero(log.error[sel] == Err.EXPIRED)),
             "max_backlog": self.max_backlog(),
             "time_in_backlog_ms": {k: wait[k] for k in ("mean", "p50", "p99")},
-            "max_instances": int(max(n for _, n in self.timeline)),
+            # the count after every change at one moment (a green fleet entering service as blue
+            # retires is one moment, not both fleets at once): the last entry at each time
+            "max_instances": int(max(dict(self.timeline).values())),
             "avg_instances": rnd(self.lease_seconds() / max(1e-9, self.window()[1] - self.window()[0])),
         }
 

@@ -433,7 +433,7 @@ class Deployment:
                 per = self.per_instance_denominator(v, t0, t1)
                 cpu = 100.0 * busy / (inst * self.workers_of_variant(v) * METRIC_PERIOD_S) if inst > 0 else 0.0
                 values_of = {"InstanceCount": inst, "CPUUtilization": min(cpu, 100.0),
-                             **({"InvocationsPerInstance": 0.0 / per} if per > 0 else {}),
+                             **({"InvocationsPerInstance": 0.0} if per > 0 else {}),
                              **self.minute_gauges(v, t0, t1)}
                 for metric, value in values_of.items():
                     store.publish(self.name, metric, m, Stat.of_value(value), variant=vname)
