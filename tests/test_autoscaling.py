@@ -189,3 +189,21 @@ def test_a_low_alarm_at_the_minimum_capacity_asks_for_nothing() -> None:
     decisions = [tt.decide(60.0 * (m + 1), per_instance=1.0, load=1.0, desired=1) for m in range(LOW_DATAPOINTS + 3)]
     assert tt.low.state == "ALARM" and decisions == [None] * (LOW_DATAPOINTS + 3)
     assert tt.last_in == -math.inf
+
+
+def test_each_variant_scales_on_its_own_datapoints(tmp_path) -> None:
+    """Two variants at weight 1:1 on the step trace; only B (listed second) has a policy, target
+    1000. At the high step each gets about half of 3000 requests a minute (1500 ± 5 binomial sd ≈
+    1400–1600). B's own InvocationsPerInstance (1500 on one instance) is above target, and its own
+    load asks for ⌈1500 / 1000⌉ = 2 instances; A, without a policy, keeps its five. Reading both
+    variants would go wrong either way: their datapoints average (300 + 1500) / 2 = 900, below the
+    target, and their load asks for ⌈3000 / 1000⌉ = 3."""
+    raw = autoscaled(tmp_path, target_invocations_per_instance=1000)
+    policy = raw["deployments"][0].pop("autoscaling")
+    raw["deployments"][0]["variants"] = [{"name": "A", "weight": 1, "instance_count": 5},
+                                         {"name": "B", "weight": 1, "autoscaling": policy}]
+    res = run(raw)
+    counts = {}
+    for v, _, n in res.deployments["rt"].instance_timeline():
+        counts[v] = max(counts.get(v, 0), n)
+    assert counts == {"A": 5, "B": 2}
