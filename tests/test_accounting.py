@@ -205,6 +205,20 @@ def test_an_endpoint_accepts_a_type_batch_transform_rejects() -> None:
         _instance_type("ml.nope", "p")
 
 
+def test_the_instance_type_kind_checks_the_catalog_for_endpoints_and_batch() -> None:
+    """The schema kind built per field (run at import for the bundled schemas, so checked here by
+    building it again): the endpoint kind takes a hosting-only type, the batch kind refuses it."""
+    from simlab.deployments.realtime import InstanceTypeKind
+
+    endpoint, batch = InstanceTypeKind(), InstanceTypeKind(batch=True)
+    assert endpoint.describe == batch.describe == "an instance type from the catalog (simlab/data/instances.yaml)"
+    assert endpoint.convert("ml.c5.large", "p") == "ml.c5.large" and batch.convert("ml.m5.large", "p") == "ml.m5.large"
+    with pytest.raises(Invalid, match=r"^must be a known batch instance type \(not valid for batch transform\)"):
+        batch.convert("ml.c5.large", "p")
+    with pytest.raises(Invalid, match="^must be a known instance type"):
+        endpoint.convert("ml.nope", "p")
+
+
 def test_per_minute_busy_keeps_its_precision_late_in_a_long_run() -> None:
     # 20 000 requests around t = 10⁶ s (11.6 days into a run), busy in a few minutes with quiet
     # minutes between: each minute is compared with the overlap computed in that minute's own

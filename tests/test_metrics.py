@@ -209,9 +209,11 @@ def test_overloaded_endpoint_whose_requests_start_after_the_end() -> None:
     assert (m.CPUUtilization <= 100.0).all() and m.CPUUtilization.iloc[0] > 99.0  # saturated from the start
 
 
-def test_a_quiet_minute_has_zero_counts_and_the_fleet_state_as_datapoints(tmp_path) -> None:
-    """A watched run publishes minute by minute; minutes without arrivals go through a path
-    without request arrays and still carry datapoints, as a busy minute does: Invocations and both error counts are 0 (a datapoint, not missing data, so
+@pytest.mark.parametrize("watched", [True, False])
+def test_a_quiet_minute_has_zero_counts_and_the_fleet_state_as_datapoints(tmp_path, watched) -> None:
+    """A watched run publishes minute by minute, minutes without arrivals through a path without
+    request arrays; an unwatched one buckets all minutes in one pass. Either way a quiet minute
+    carries datapoints, as a busy minute does: Invocations and both error counts are 0 (a datapoint, not missing data, so
     an alarm on them reads 0), InstanceCount is the one instance, CPUUtilization 0 and
     InvocationsPerInstance 0. Arrivals at 0.5 s … 119.5 s and at 7200.5 s, each served in 10 ms."""
     trace = tmp_path / "arrivals.csv"
@@ -219,7 +221,8 @@ def test_a_quiet_minute_has_zero_counts_and_the_fleet_state_as_datapoints(tmp_pa
     raw = scenario(rt(service_time={"dist": "fixed", "mean_ms": 10}), duration=7260.0,
                    workload={"arrivals": "trace", "file": str(trace)})
     sim = Simulation(scenario_from_dict(raw), seed=1)
-    sim.metrics.watch()  # as an alarm or a scaling policy would
+    if watched:
+        sim.metrics.watch()  # as an alarm or a scaling policy would
     res = Result(sim.run())
     store = res.sim.metrics
 

@@ -349,6 +349,11 @@ def test_resizing_while_launches_are_pending_cancels_them_before_retiring_instan
     assert leases == sorted([(0.0, 1000.0), (0.0, drained(1, 160.0)), (800.0, 1000.0), (800.0, drained(3, 900.0))])
     assert drained(1, 160.0) > 160.0  # instance 1 was busy when it retired: billed while it drains
     assert d.summary()["max_instances"] == 3  # 800 s … 900 s
+    # InvocationsPerInstance divides the minute's 60 requests by the time-average in service:
+    # minute 1: 2; minute 2 [120, 180): 2 until 160 then 1 → 100/60; minute 13 [780, 840): 1 until
+    # 800 then 3 → 140/60
+    per = sim.metrics.minute_values("api", "InvocationsPerInstance", "AllTraffic")
+    np.testing.assert_allclose(per[[1, 2, 13]], [30.0, 60.0 / (100 / 60), 60.0 / (140 / 60)], rtol=1e-12)
 
 
 def test_owner_api_edges_that_are_allowed(tmp_path) -> None:
@@ -419,3 +424,26 @@ def test_a_new_fleets_service_time_and_a_shadows_sampling_rate_apply(tmp_path) -
     copies = int(np.isfinite(d.shadow_log(2).t_start).sum())
     lo, hi = stats.binom.ppf([1e-6, 1 - 1e-6], d.log.n, 0.5)
     assert lo <= copies <= hi
+
+
+def test_each_fleets_cpu_is_its_own_busy_time_over_its_capacity(tmp_path) -> None:
+    """Blue and green share traffic 0.25 / 0.75 from 0 s; each fleet's CPUUtilization (dimension
+    EndpointConfigName) is the busy time of the requests it served inside the minute over its one
+    instance × 3 workers × 60 s, overlap computed here per request."""
+    def script(env, d):
+        f = d.add_fleet("AllTraffic", startup_s=0, config_name="api-green")
+        yield d.fleet_ready(f)
+        d.set_fleet_traffic("AllTraffic", {0: 0.25, f: 0.75})
+
+    sim = drive(build(tmp_path), script)
+    d, store = sim.deployments[0], sim.metrics
+    s, b = d.log.t_start, d.log.busy_s
+    for fid, cname in ((0, "api-config"), (1, "api-green")):
+        assert d.fleets()[fid].config_name == cname
+        mine = d.log.fleet == fid
+        for minute in (2, 5, 8):
+            lo, hi = minute * 60.0, minute * 60.0 + 60.0
+            busy = np.clip(np.minimum(s[mine] + b[mine], hi) - np.maximum(s[mine], lo), 0, None).sum()
+            got = store.query(deployment="api", metric="CPUUtilization", statistic="Average", t0=lo, t1=hi,
+                              variant="AllTraffic", fleet=cname)
+            assert got == pytest.approx(100.0 * busy / (3 * 60.0), rel=1e-9), (cname, minute)
