@@ -87,6 +87,7 @@ def test_metrics_equal_counts_recomputed_from_the_requests(tmp_path) -> None:
         over = (done.overhead_ms * 1000.0).groupby(done.minute).mean()
         m = met.loc[v]
         assert (m.Invocations.reindex(inv.index) == inv).all() and m.Invocations.sum() == len(r)
+        np.testing.assert_allclose(m.InvocationsPerInstance, m.Invocations / 2)  # two instances each
         assert (m.Invocation4XXErrors.reindex(e4.index) == e4).all() and m.Invocation4XXErrors.sum() == e4.sum()
         assert (m.Invocation5XXErrors.reindex(e5.index) == e5).all() and m.Invocation5XXErrors.sum() == e5.sum()
         np.testing.assert_allclose(m.ModelLatency.reindex(lat.index), lat, rtol=1e-9)

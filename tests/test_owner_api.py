@@ -447,3 +447,32 @@ def test_each_fleets_cpu_is_its_own_busy_time_over_its_capacity(tmp_path) -> Non
             got = store.query(deployment="api", metric="CPUUtilization", statistic="Average", t0=lo, t1=hi,
                               variant="AllTraffic", fleet=cname)
             assert got == pytest.approx(100.0 * busy / (3 * 60.0), rel=1e-9), (cname, minute)
+
+
+def test_each_fleets_series_has_its_counts_and_latency_and_zeros_in_a_quiet_minute(tmp_path) -> None:
+    """Blue and green at 0.5 / 0.5 from 0 s; arrivals at k + 0.5 s except in minute 3, which is
+    quiet. Each fleet's series (variant AllTraffic, EndpointConfigName) holds its own Invocations
+    and ModelLatency (µs, 2.5 s each) in a busy minute and zero counts, no latency in the quiet one."""
+    trace = tmp_path / "arrivals.csv"
+    trace.write_text("\n".join(f"{k + 0.5}" for k in range(600) if not 180 <= k < 240) + "\n", encoding="utf-8")
+    raw = {"name": "owner", "duration": 600.0, "seed": 0, "model": "breast_cancer_logreg",
+           "workload": {"arrivals": "trace", "file": str(trace)}, "deployments": [endpoint()]}
+
+    def script(env, d):
+        f = d.add_fleet("AllTraffic", startup_s=0, config_name="api-green")
+        yield d.fleet_ready(f)
+        d.set_fleet_traffic("AllTraffic", {0: 0.5, f: 0.5})
+
+    sim = drive(Simulation(scenario_from_dict(raw)), script)
+    d, store, t = sim.deployments[0], sim.metrics, sim.workload.t
+
+    def point(metric: str, cname: str, minute: int, statistic: str = "Sum") -> float | None:
+        return store.query(deployment="api", metric=metric, statistic=statistic, t0=60.0 * minute,
+                           t1=60.0 * minute + 60.0, variant="AllTraffic", fleet=cname)
+
+    for fid, cname in ((0, "api-config"), (1, "api-green")):
+        served = int(np.count_nonzero((d.log.fleet == fid) & (t >= 120) & (t < 180)))
+        assert 0 < served < 60 and point("Invocations", cname, 2) == float(served)
+        assert point("ModelLatency", cname, 2, "Average") == pytest.approx(SVC * 1e6)
+        assert [point(m, cname, 3) for m in ("Invocations", "Invocation4XXErrors", "Invocation5XXErrors")] == [0.0] * 3
+        assert point("ModelLatency", cname, 3) is None
