@@ -447,6 +447,9 @@ def test_each_fleets_cpu_is_its_own_busy_time_over_its_capacity(tmp_path) -> Non
             got = store.query(deployment="api", metric="CPUUtilization", statistic="Average", t0=lo, t1=hi,
                               variant="AllTraffic", fleet=cname)
             assert got == pytest.approx(100.0 * busy / (3 * 60.0), rel=1e-9), (cname, minute)
+            served = np.count_nonzero(mine & (sim.workload.t >= lo) & (sim.workload.t < hi))
+            assert store.query(deployment="api", metric="InvocationsPerInstance", statistic="Average", t0=lo, t1=hi,
+                               variant="AllTraffic", fleet=cname) == float(served)  # one instance each
 
 
 def test_each_fleets_series_has_its_counts_and_latency_and_zeros_in_a_quiet_minute(tmp_path) -> None:
@@ -476,3 +479,44 @@ def test_each_fleets_series_has_its_counts_and_latency_and_zeros_in_a_quiet_minu
         assert point("ModelLatency", cname, 2, "Average") == pytest.approx(SVC * 1e6)
         assert [point(m, cname, 3) for m in ("Invocations", "Invocation4XXErrors", "Invocation5XXErrors")] == [0.0] * 3
         assert point("ModelLatency", cname, 3) is None
+
+
+def _p1(model, X: np.ndarray) -> np.ndarray:
+    """P(class 1) straight from the fitted sklearn estimator."""
+    est = model.estimator
+    return est.predict_proba(X)[:, list(est.classes_).index(1)]
+
+
+def test_predictions_are_each_fleets_model_at_the_version_it_served(tmp_path) -> None:
+    """Blue (logistic regression) and a green tree fleet with 20 % injected errors split 0.5 / 0.5
+    from 100 s; at 300 s blue switches to version 1, registered as a tree too. Every answered
+    request's prediction is the estimator that served it, applied to its row; errors get none."""
+    def script(env, d):
+        yield env.timeout(100)
+        f = d.add_fleet("AllTraffic", model="breast_cancer_tree", startup_s=0, faults=Faults(error_rate=0.2))
+        yield d.fleet_ready(f)
+        d.set_fleet_traffic("AllTraffic", {0: 0.5, f: 0.5})
+        yield env.timeout(200)
+        d.set_model_version(0, d.sim.register_model("breast_cancer_logreg", d.sim.model("breast_cancer_tree")))
+
+    sim = drive(build(tmp_path), script)
+    d, log, X = sim.deployments[0], sim.deployments[0].log, sim.dataset.X[sim.workload.row]
+    logreg, tree = sim.model("breast_cancer_logreg", 0), sim.model("breast_cancer_tree", 0)
+    expected = np.where(log.model_version == 1, _p1(tree, X), np.where(log.fleet == 1, _p1(tree, X), _p1(logreg, X)))
+    expected[log.error != Err.NONE] = np.nan
+    assert np.count_nonzero(log.error != Err.NONE) > 0 and np.count_nonzero(log.model_version == 1) > 0
+    np.testing.assert_array_equal(d.predictions(), expected)
+
+
+def test_with_drift_the_model_scores_the_features_as_served() -> None:
+    from helpers import rt, scenario
+
+    raw = scenario(rt(), rate=2.0, duration=300.0,
+                   workload={"arrivals": "poisson", "rate_per_s": 2.0, "payload_kb": 4,
+                             "drift": [{"at": 0, "feature": "mean radius", "shift_sd": 3}]})
+    sim = Simulation(scenario_from_dict(raw), seed=2).run()
+    d, wl = sim.deployments[0], sim.workload
+    idx = np.flatnonzero(np.isfinite(d.log.t_start))
+    shifted = wl.features(idx, impute=True)
+    assert not np.allclose(shifted, sim.dataset.X[wl.row[idx]])  # the drift moved the inputs
+    np.testing.assert_allclose(d.predictions()[idx], _p1(sim.model("breast_cancer_logreg", 0), shifted))
