@@ -203,7 +203,9 @@ def test_shadow_fleet_gets_copies_and_leaves_production_untouched(tmp_path) -> N
 
     def script(env, d):
         shadow = d.add_fleet("AllTraffic", startup_s=50, shadow=True, sampling_percentage=100.0)
+        assert (yield d.fleet_ready(0)) is True  # the initial fleet is in service from 0 s
         yield d.fleet_ready(shadow)
+        assert [f.shadow for f in d.fleets()] == [False, True]
 
     sim = drive(build(tmp_path), script)
     d, t = sim.deployments[0], sim.workload.t
@@ -387,6 +389,7 @@ def test_a_fleet_retired_while_provisioning_never_serves_and_is_never_billed(tmp
         green = d.add_fleet("AllTraffic", startup_s=60)
         yield env.timeout(10)
         d.retire_fleet(green)
+        seen["at_once"] = d.fleets()[green].state  # no instance to drain: retired at once
         seen["ready"] = yield d.fleet_ready(green)
         seen["at"], seen["state"] = env.now, d.fleets()[green].state
         for call, message in [
@@ -405,7 +408,7 @@ def test_a_fleet_retired_while_provisioning_never_serves_and_is_never_billed(tmp
 
     sim = drive(build(tmp_path), script)
     d = sim.deployments[0]
-    assert seen == {"ready": False, "at": 60.0, "state": "retired"}
+    assert seen == {"at_once": "retired", "ready": False, "at": 60.0, "state": "retired"}
     assert np.all(d.log.fleet == 0) and not [le for le in d.leases if le.fleet == 1]
 
 
@@ -513,10 +516,48 @@ def test_with_drift_the_model_scores_the_features_as_served() -> None:
 
     raw = scenario(rt(), rate=2.0, duration=300.0,
                    workload={"arrivals": "poisson", "rate_per_s": 2.0, "payload_kb": 4,
-                             "drift": [{"at": 0, "feature": "mean radius", "shift_sd": 3}]})
+                             "drift": [{"at": 0, "feature": "mean radius", "shift_sd": 3},
+                                       {"at": 0, "feature": "mean texture", "missing_rate": 0.5}]})
     sim = Simulation(scenario_from_dict(raw), seed=2).run()
     d, wl = sim.deployments[0], sim.workload
     idx = np.flatnonzero(np.isfinite(d.log.t_start))
     shifted = wl.features(idx, impute=True)
     assert not np.allclose(shifted, sim.dataset.X[wl.row[idx]])  # the drift moved the inputs
+    assert np.isnan(wl.features(idx, impute=False)).any() and not np.isnan(shifted).any()  # imputed as served
     np.testing.assert_allclose(d.predictions()[idx], _p1(sim.model("breast_cancer_logreg", 0), shifted))
+
+
+def test_fleets_before_the_run_and_a_fleets_own_profiled_model() -> None:
+    """Before a run binds the endpoint, its one fleet is the configuration, provisioning, with the
+    configured model ("" when the scenario's default applies). A fleet added with another model and
+    ``service_time="profile"`` asks for that model's profile, not the variant's."""
+    from helpers import rt, scenario
+
+    from simlab.deployments.base import FleetInfo
+    from simlab.deployments.realtime import RealTimeEndpoint
+
+    sc = scenario_from_dict(scenario(rt(), rt("tree", model="breast_cancer_tree")))
+    plain, tree = (RealTimeEndpoint(cfg) for cfg in sc.deployments)
+    assert plain.fleets() == [FleetInfo(0, "AllTraffic", "", 0, "ml.m5.large", 0, "rt-config", "provisioning")]
+    assert tree.fleets()[0].model == "breast_cancer_tree"
+
+    # which model's profile a fleet asks for (the profile itself is timed on this machine, so a
+    # spy answers with a fixed time per model)
+    sim = Simulation(scenario_from_dict(scenario(rt(), rate=5.0, duration=300.0)), seed=1)
+    d = sim.deployments[0]
+    asked = []
+
+    def spy(service, model):
+        asked.append((service, model))
+        return Dist.fixed(0.002 if model == "breast_cancer_tree" else 0.001) if service == "profile" else service
+
+    d.resolve_service_time = spy
+
+    def script(env, d):
+        f = d.add_fleet("AllTraffic", model="breast_cancer_tree", service_time="profile", startup_s=0)
+        yield d.fleet_ready(f)
+        d.set_fleet_traffic("AllTraffic", {f: 1.0})
+
+    drive(sim, script)
+    assert asked[-1] == ("profile", "breast_cancer_tree")
+    np.testing.assert_array_equal(d.log.model_s, 0.002)

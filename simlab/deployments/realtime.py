@@ -269,8 +269,7 @@ class RealTimeEndpoint(Deployment):
         if f.faults.error_rate > 0.0:
             f.rng = self.sim.streams.generator(f"{self.name}.fleet.{f.id}.faults")
 
-    def _launch(self, v: Variant | Fleet, t_up: float) -> None:
-        f = v.primary if isinstance(v, Variant) else v
+    def _launch(self, f: Fleet, t_up: float) -> None:
         inst = Instance(len(f.instances), t_up, f.workers)
         f.instances.append(inst)
         f.accepting.append(inst)
