@@ -120,7 +120,9 @@ def test_split_between_fleets_follows_the_shares_with_a_fresh_uniform(tmp_path) 
         yield d.fleet_ready(f)
         d.set_fleet_traffic("AllTraffic", {0: 0.25, f: 0.75})
 
-    sim = drive(build(tmp_path), script)
+    sim = build(tmp_path)
+    sim.workload.u_route[[10, 11]] = [0.25, np.nextafter(0.25, 0)]  # on the edge: 0.25 is green's
+    sim = drive(sim, script)
     d, u = sim.deployments[0], sim.workload.u_route
     np.testing.assert_array_equal(d.log.fleet, (u >= 0.25).astype(int))  # one variant: u picks the fleet
 
@@ -172,6 +174,13 @@ def test_error_rate_fault_gives_the_binomial_count_of_5xx(tmp_path, kind) -> Non
         n_total += log.n
         errors += int(np.sum(log.error == Err.MODEL_ERROR))
         assert np.all(np.isin(log.error, [Err.NONE, Err.MODEL_ERROR]))
+        # each request fails on its own draw: per-minute counts scatter as binomials (a χ² test of
+        # dispersion; one draw per admitted batch would put every request of a minute in or out)
+        minute = (sim.workload.t[log.fleet == 1] // 60).astype(int)
+        n_m = np.bincount(minute)
+        c_m = np.bincount(minute, weights=(log.error[log.fleet == 1] == Err.MODEL_ERROR).astype(float))
+        chi2 = float(np.sum((c_m - n_m * rate) ** 2 / (n_m * rate * (1 - rate))))
+        assert chi2 < stats.chi2.ppf(1 - 1e-6, n_m.size), chi2
     lo, hi = stats.binom.ppf([1e-6, 1 - 1e-6], n_total, rate)
     assert lo <= errors <= hi and errors > 0
 
@@ -206,15 +215,17 @@ def test_shadow_fleet_gets_copies_and_leaves_production_untouched(tmp_path) -> N
         assert (yield d.fleet_ready(0)) is True  # the initial fleet is in service from 0 s
         yield d.fleet_ready(shadow)
         assert [f.shadow for f in d.fleets()] == [False, True]
+        yield env.timeout(250)
+        d.retire_fleet(shadow)  # at 300 s: no copies from then on
 
     sim = drive(build(tmp_path), script)
     d, t = sim.deployments[0], sim.workload.t
     for field in ("t_start", "t_done", "error", "fleet", "instance"):
         np.testing.assert_array_equal(getattr(d.log, field), getattr(plain, field), err_msg=field)
-    shadow = d.shadow_log(1)
-    np.testing.assert_array_equal(np.isfinite(shadow.t_start), t >= 50)
-    np.testing.assert_allclose(shadow.t_done[t >= 50], t[t >= 50] + SVC)
-    assert [(le.t0, le.t1) for le in d.leases if le.fleet == 1] == [(50.0, 600.0)]
+    shadow, copied = d.shadow_log(1), (t >= 50) & (t < 300)
+    np.testing.assert_array_equal(np.isfinite(shadow.t_start), copied)
+    np.testing.assert_allclose(shadow.t_done[copied], t[copied] + SVC)
+    assert [(le.t0, le.t1) for le in d.leases if le.fleet == 1] == [(50.0, t[copied].max() + SVC)]
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
@@ -561,3 +572,17 @@ def test_fleets_before_the_run_and_a_fleets_own_profiled_model() -> None:
     drive(sim, script)
     assert asked[-1] == ("profile", "breast_cancer_tree")
     np.testing.assert_array_equal(d.log.model_s, 0.002)
+
+
+def test_the_60_s_limit_lets_a_60_s_model_time_finish_and_cuts_a_longer_one_at_60_s(tmp_path) -> None:
+    """One worker. A fixed 60 s model time is within the limit (answered after 60 s); a fixed 90 s
+    one is cut at 60 s (ModelError after 60 s, the worker freed then: the next request starts at 60 s
+    after the first began)."""
+    logs = {}
+    for ms in (60_000, 90_000):
+        dep = endpoint(workers_per_instance=1, service_time={"dist": "fixed", "mean_ms": ms})
+        logs[ms] = build(tmp_path, dep, duration=300).run().deployments[0].log
+    ok, cut = logs[60_000], logs[90_000]
+    assert np.all(ok.error[np.isfinite(ok.t_done)] == Err.NONE) and ok.t_done[0] == 0.5 + 60.0
+    assert cut.error[0] == Err.TIMEOUT and cut.busy_s[0] == 60.0 and cut.t_done[0] == 0.5 + 60.0
+    assert cut.t_start[1] == 0.5 + 60.0 and cut.t_start[2] == 0.5 + 120.0
