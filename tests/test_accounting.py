@@ -107,6 +107,20 @@ def test_variant_choice_and_the_fresh_uniform_by_hand() -> None:
     np.testing.assert_allclose(u, [0.4, 0.2, 0.2, 0.98])
 
 
+@pytest.mark.parametrize(("variants", "message"), [
+    ([{"name": "a", "weight": 1}, {"name": "a", "weight": 2}],
+     "error: <scenario>: deployments[0].variants: variant names must be unique, got a, a"),
+    ([{"name": "a", "weight": 0}, {"name": "b", "weight": 0}],
+     "error: <scenario>: deployments[0].variants: at least one variant weight must be > 0, got all 0"),
+])
+def test_variants_need_unique_names_and_some_weight(variants, message) -> None:
+    from simlab.errors import ScenarioError
+
+    with pytest.raises(ScenarioError) as err:
+        scenario_from_dict(scenario(rt(variants=variants)))
+    assert str(err.value) == message
+
+
 def test_traffic_split_and_instance_choice_follow_the_weights() -> None:
     """10 000 requests over weights 1:1:2 and two instances per variant: each share is binomial,
     so 5 standard deviations (≤ 0.025 of the total) bound the error."""
