@@ -586,3 +586,13 @@ def test_the_60_s_limit_lets_a_60_s_model_time_finish_and_cuts_a_longer_one_at_6
     assert np.all(ok.error[np.isfinite(ok.t_done)] == Err.NONE) and ok.t_done[0] == 0.5 + 60.0
     assert cut.error[0] == Err.TIMEOUT and cut.busy_s[0] == 60.0 and cut.t_done[0] == 0.5 + 60.0
     assert cut.t_start[1] == 0.5 + 60.0 and cut.t_start[2] == 0.5 + 120.0
+
+
+def test_each_variant_serves_its_own_model(tmp_path) -> None:
+    dep = endpoint(variants=[{"name": "a", "weight": 1}, {"name": "b", "weight": 1, "model": "breast_cancer_tree"}])
+    sim = build(tmp_path, dep, duration=120).run()
+    d = sim.deployments[0]
+    assert [(f.variant, f.model) for f in d.fleets()] == [("a", "breast_cancer_logreg"), ("b", "breast_cancer_tree")]
+    X, var = sim.dataset.X[sim.workload.row], d.log.variant
+    tree = _p1(sim.model("breast_cancer_tree", 0), X)
+    np.testing.assert_array_equal(d.predictions()[var == 1], tree[var == 1])
