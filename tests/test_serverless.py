@@ -322,3 +322,23 @@ def test_cold_start_rate_average_instances_and_setup_time_from_the_records() -> 
     assert met.loc[10, "ColdStarts"] == 2 and met.ColdStarts.sum() == 2
     assert met.loc[10, "ModelSetupTime"] == pytest.approx(((cold.overhead_ms - 5.0) * 1000.0).mean(), rel=0.01)
     assert met.ModelSetupTime.drop(10).isna().all()
+
+
+@pytest.mark.parametrize(("key", "value", "source"), [
+    ("serverless_inference.supports_data_capture", "false",
+     "DG:serverless-endpoints (not supported: GPUs, multi-model, data capture, variants, Model Monitor)"),
+    ("serverless_inference.max_variants", "1", "DG:serverless-endpoints (multiple production variants are not supported)"),
+])
+def test_an_unsupported_field_kind_rejects_any_value_citing_the_fact(key, value, source) -> None:
+    """The kind behind data_capture and variants (built at import for the schema, so built again here
+    where a test can see it): any value is refused with the fact's value and source."""
+    from simlab.deployments.serverless import _unsupported
+    from simlab.schema import Invalid
+
+    kind = _unsupported(key, "the reason")
+    assert kind.describe == f"not supported ({key})"
+    for raw in ({"enabled": True}, [], None):
+        with pytest.raises(Invalid) as err:
+            kind.convert(raw, "deployments[0].x")
+        assert err.value.args[0] == (f"is not supported: the reason (facts {key} = {value}; source: {source}); "
+                                     "remove it or use a real-time endpoint")
