@@ -121,6 +121,45 @@ def test_variants_need_unique_names_and_some_weight(variants, message) -> None:
     assert str(err.value) == message
 
 
+_OTHER = ("must be a model of the scenario's dataset (breast_cancer, like breast_cancer_logreg) because every "
+          "deployment receives the same requests, got wine_rf (wine)")
+
+
+@pytest.mark.parametrize(("dep", "message"), [
+    (rt(instance_count=5, autoscaling={"min_instances": 2, "max_instances": 4, "target_invocations_per_instance": 100}),
+     "deployments[0].instance_count: must lie within autoscaling min_instances…max_instances (2…4), got 5"),
+    (rt(instance_count=1, autoscaling={"min_instances": 2, "max_instances": 4, "target_invocations_per_instance": 100}),
+     "deployments[0].instance_count: must lie within autoscaling min_instances…max_instances (2…4), got 1"),
+    (rt(variants=[{"name": "a"}, {"name": "b", "model": "wine_rf"}]), "deployments[0].variants[1].model: " + _OTHER),
+    (rt(model="wine_rf"), "deployments[0].model: " + _OTHER),
+])
+def test_endpoint_cross_field_problems_name_the_field(dep, message) -> None:
+    from simlab.errors import ScenarioError
+
+    with pytest.raises(ScenarioError) as err:
+        scenario_from_dict(scenario(dep))
+    assert str(err.value) == "error: <scenario>: " + message
+
+
+def test_instance_counts_at_the_scaling_bounds_are_accepted() -> None:
+    auto = {"min_instances": 2, "max_instances": 4, "target_invocations_per_instance": 100}
+    for n in (2, 4):
+        scenario_from_dict(scenario(rt(instance_count=n, autoscaling=auto)))
+
+
+def test_faults_reject_a_rate_outside_0_1_and_a_non_positive_multiplier() -> None:
+    from simlab.deployments.base import Faults
+
+    for ok in (Faults(error_rate=0.0), Faults(error_rate=1.0), Faults(latency_multiplier=0.01)):
+        assert ok.startup_failure is False
+    for kw, message in [({"error_rate": -0.1}, "Faults.error_rate must be within [0, 1], got -0.1"),
+                        ({"error_rate": 1.5}, "Faults.error_rate must be within [0, 1], got 1.5"),
+                        ({"latency_multiplier": 0.0}, "Faults.latency_multiplier must be > 0, got 0.0")]:
+        with pytest.raises(ValueError) as err:
+            Faults(**kw)
+        assert str(err.value) == message
+
+
 def test_traffic_split_and_instance_choice_follow_the_weights() -> None:
     """10 000 requests over weights 1:1:2 and two instances per variant: each share is binomial,
     so 5 standard deviations (≤ 0.025 of the total) bound the error."""
@@ -231,6 +270,24 @@ def test_the_instance_type_kind_checks_the_catalog_for_endpoints_and_batch() -> 
         batch.convert("ml.c5.large", "p")
     with pytest.raises(Invalid, match="^must be a known instance type"):
         endpoint.convert("ml.nope", "p")
+
+
+def test_instance_type_messages_list_the_catalog_and_suggest_a_near_name() -> None:
+    from simlab.deployments.realtime import _instance_type
+
+    catalog = facts.instance_types()
+    hosting = ", ".join(catalog)
+    batch = ", ".join(k for k, v in catalog.items() if v.batch)
+    for raw, is_batch, message in [
+        ("ml.m5.larg", False, f"must be a known instance type (did you mean 'ml.m5.large'?); known: {hosting}"),
+        ("ml.c5.large", True, "must be a known batch instance type (not valid for batch transform) "
+                              f"(did you mean 'ml.c5.xlarge'?); known: {batch}"),
+        (5, False, f"must be a known instance type; known: {hosting}"),
+    ]:
+        with pytest.raises(Invalid) as err:
+            _instance_type(raw, "p", batch=is_batch)
+        assert err.value.args[0] == message
+    assert "ml.c5.large" in hosting and "ml.c5.large" not in batch.split(", ")
 
 
 def test_per_minute_busy_keeps_its_precision_late_in_a_long_run() -> None:
