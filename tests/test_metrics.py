@@ -92,6 +92,7 @@ def test_metrics_equal_counts_recomputed_from_the_requests(tmp_path) -> None:
         assert (m.Invocation5XXErrors.reindex(e5.index) == e5).all() and m.Invocation5XXErrors.sum() == e5.sum()
         np.testing.assert_allclose(m.ModelLatency.reindex(lat.index), lat, rtol=1e-9)
         np.testing.assert_allclose(m.OverheadLatency.reindex(over.index), over, rtol=1e-9)
+        np.testing.assert_allclose(over, 3000.0, rtol=1e-12)  # overhead_ms: 3 → 3000 µs on every response
         assert m.ModelLatency.drop(lat.index).isna().all()  # no completed request: no datapoint
     res.write(tmp_path)
     csv = pd.read_csv(tmp_path / "metrics.csv")
