@@ -102,9 +102,9 @@ def test_variant_choice_and_the_fresh_uniform_by_hand() -> None:
     _, d = _endpoint(variants=[{"name": "a", "weight": 1}, {"name": "b", "weight": 1}, {"name": "c", "weight": 2}])
     # cumulative shares 0.25, 0.5, 1: u = 0.1 → a with (0.1 − 0)/0.25; 0.3 → b with (0.3 − 0.25)/0.25;
     # 0.6 → c with (0.6 − 0.5)/0.5; 0.99 → c with 0.98
-    var, u = d._pick_variants(np.array([0.1, 0.3, 0.6, 0.99]))
-    assert var.tolist() == [0, 1, 2, 2]
-    np.testing.assert_allclose(u, [0.4, 0.2, 0.2, 0.98])
+    var, u = d._pick_variants(np.array([0.1, 0.3, 0.6, 0.99, 0.25]))
+    assert var.tolist() == [0, 1, 2, 2, 1]  # 0.25 itself starts b's share
+    np.testing.assert_allclose(u, [0.4, 0.2, 0.2, 0.98, 0.0])
 
 
 @pytest.mark.parametrize(("variants", "message"), [
@@ -169,6 +169,7 @@ def test_traffic_split_and_instance_choice_follow_the_weights() -> None:
     n = d.log.n
     share = np.bincount(d.log.variant, minlength=3) / n
     np.testing.assert_allclose(share, [0.25, 0.25, 0.5], atol=5 * math.sqrt(0.25 / n))
+    assert d.summary()["variants"] == dict(zip("abc", np.bincount(d.log.variant, minlength=3).tolist(), strict=True))
     for v in range(3):
         on = d.log.instance[d.log.variant == v]
         assert abs(np.mean(on == 0) - 0.5) < 5 * math.sqrt(0.25 / on.size), v
@@ -236,6 +237,7 @@ def test_summary_figures_by_hand_for_a_growing_fifo_queue(tmp_path) -> None:
     assert s["cost_usd"] == pytest.approx(cost, abs=1e-6) and s["instance_hours"] == pytest.approx(500 / 3600, abs=1e-6)
     assert s["cost_per_1k_usd"] == pytest.approx(cost / 299 * 1000.0, abs=1e-6)
     assert s["utilization"] == 1.0 and s["errors"] == {} and s["cold_starts"] == 0
+    assert s["max_instances"] == 1 and "variants" not in s  # one variant: no per-variant counts
 
 
 def test_utilization_of_a_capacity_under_one_worker_second(tmp_path) -> None:

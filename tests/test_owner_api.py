@@ -596,3 +596,19 @@ def test_each_variant_serves_its_own_model(tmp_path) -> None:
     X, var = sim.dataset.X[sim.workload.row], d.log.variant
     tree = _p1(sim.model("breast_cancer_tree", 0), X)
     np.testing.assert_array_equal(d.predictions()[var == 1], tree[var == 1])
+
+
+def test_a_fleet_still_provisioning_has_no_per_instance_datapoint(tmp_path) -> None:
+    """Green is added at 100 s and serves from 220 s: its series start the minute after it was
+    added, but while no instance of it is in service there is nothing to divide by."""
+    def script(env, d):
+        yield env.timeout(100)
+        d.add_fleet("AllTraffic", startup_s=120, config_name="api-green")
+
+    sim = drive(build(tmp_path), script)
+
+    def per(minute: int) -> float | None:
+        return sim.metrics.query(deployment="api", metric="InvocationsPerInstance", statistic="Average",
+                                 t0=60.0 * minute, t1=60.0 * minute + 60.0, variant="AllTraffic", fleet="api-green")
+
+    assert per(2) is None and per(3) == 0.0  # in service from 220 s, no traffic routed to it
