@@ -129,6 +129,7 @@ def test_burst_above_max_concurrency_is_throttled() -> None:
     thr = d.log.error == Err.THROTTLED
     assert np.array_equal(d.log.t_done[thr], d.sim.workload.t[thr])
     assert s["errors"] == {"throttled": 50}
+    assert np.all(d.log.instance[thr] == -1) and not d.log.cold[thr].any()  # no instance, not a cold start
 
 
 def test_throttling_counts_requests_in_progress() -> None:
@@ -149,6 +150,10 @@ def test_provisioned_concurrency_is_warm_and_billed_all_the_time() -> None:
     # by hand: 2 instances × 2 GB × 3600 s = 14,400 GB-s at $0.0000048 = $0.06912
     assert facts.price("serverless_provisioned_per_gb_s") == 0.0000048
     assert d.cost_breakdown()["provisioned"] == pytest.approx(0.06912)
+    # after a 600 s warm-up only the 3000 s measured are billed: 2 × 2 GB × 3000 s × $0.0000048
+    warm = run({"provisioned_concurrency": 2, "service_time": 100}, wl, duration=3600, warmup=600)
+    assert warm.cost_breakdown()["provisioned"] == pytest.approx(0.0576) and warm.summary()["avg_instances"] == 2.0
+    assert warm.instance_count_at(0, 0.0) == 2.0 and warm.max_instances() == 2
 
 
 # -- billing and accounting ----------------------------------------------------------------------
@@ -163,6 +168,9 @@ def test_cost_is_compute_plus_data_and_zero_without_requests() -> None:
     assert d.cost_breakdown()["compute"] == pytest.approx(0.00004)
     assert d.cost_breakdown()["data"] == pytest.approx(0.00015625)
     assert d.cost_usd() == pytest.approx(0.00019625)
+    # a 512 KiB response each adds 10 × 0.5 MiB = 5/1024 GB: $0.000078125
+    with_response = run({"service_time": 100, "response_kb": 512}, burst(10, payload_kb=1024))
+    assert with_response.cost_breakdown()["data"] == pytest.approx(0.00015625 + 0.000078125)
 
 
 def test_compute_time_scales_with_vcpu_share() -> None:
