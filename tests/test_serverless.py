@@ -350,3 +350,14 @@ def test_an_unsupported_field_kind_rejects_any_value_citing_the_fact(key, value,
             kind.convert(raw, "deployments[0].x")
         assert err.value.args[0] == (f"is not supported: the reason (facts {key} = {value}; source: {source}); "
                                      "remove it or use a real-time endpoint")
+
+
+def test_an_instance_free_at_the_arrival_is_reused_and_one_idle_for_exactly_the_timeout_is_gone() -> None:
+    """Model time 10 s, cold start 1 s, keep-alive 60 s, overhead 5 ms. The request at 0 s is cold
+    and frees its instance at 11 s; the one arriving at exactly 11 s takes it warm and frees it at
+    21 s; at exactly 21 + 60 = 81 s the instance has been reclaimed, so that request is cold."""
+    wl = {"arrivals": "schedule", "times": [0, 11, 81], "requests_per_event": 1, "payload_kb": 1}
+    d = run({"service_time": 10_000, "cold_start": 1000, "idle_timeout": 60, "overhead_ms": 5}, wl, duration=200)
+    assert d.log.cold.tolist() == [True, False, True]
+    np.testing.assert_allclose(d.log.t_start, [0.0, 11.0, 81.0])
+    np.testing.assert_allclose(d.log.t_done - d.log.t_start - d.log.busy_s, 0.005, rtol=1e-12)
