@@ -42,12 +42,15 @@ class Result:
         Raises:
             ValueError: when an inline feature's key is already a key of the deployment's summary.
         """
+        from simlab.features import registered
+
+        inline = {f.name for f in registered() if getattr(f, "summary_inline", False)}
         out: dict[str, Any] = {
             "scenario": self.scenario.name,
             "seed": self.seed,
             "duration_s": float(self.sim.duration),
             "warmup_s": float(self.sim.warmup),
-            "deployments": {name: self._summary_of(d) for name, d in self.deployments.items()},
+            "deployments": {name: self._summary_of(d, inline) for name, d in self.deployments.items()},
         }
         for name, run in self.sim.features.items():
             top = run.top_summary()
@@ -55,10 +58,7 @@ class Result:
                 out[name] = top
         return out
 
-    def _summary_of(self, d) -> dict[str, Any]:
-        from simlab.features import registered
-
-        inline = {f.name for f in registered() if getattr(f, "summary_inline", False)}
+    def _summary_of(self, d, inline: set[str]) -> dict[str, Any]:
         out = d.summary()
         for name, run in self.sim.features.items():
             part = run.summary(d.name)

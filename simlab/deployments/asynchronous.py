@@ -36,6 +36,7 @@ from simlab.deployments.base import (
     FleetInfo,
     Lease,
     count_within_scaling,
+    pick_by_shares,
 )
 from simlab.deployments.realtime import SERVICE_TIME, InstanceTypeKind
 from simlab.distributions import Dist
@@ -291,11 +292,7 @@ class AsyncEndpoint(Deployment):
         if len(routed) == 1:
             parts = [(routed[0], pos)]
         else:
-            w = np.array([lane.share for lane in routed])
-            cum = np.cumsum(w / w.sum())
-            cum[-1] = 1.0
-            u = self.sim.workload.u_route[self._q[pos]]
-            k = np.minimum(np.searchsorted(cum, u, side="right"), len(cum) - 1)
+            k, _ = pick_by_shares(np.array([lane.share for lane in routed]), self.sim.workload.u_route[self._q[pos]])
             parts = [(lane, pos[k == j]) for j, lane in enumerate(routed)]
         for lane, p in parts:
             if p.size == 0:

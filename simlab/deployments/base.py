@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from simlab.metrics import MetricStore
     from simlab.simulation import Simulation
 
-__all__ = ["Deployment", "Lease", "COMMON_FIELDS", "Faults", "FleetInfo", "FLEET_STATES"]
+__all__ = ["Deployment", "Lease", "COMMON_FIELDS", "Faults", "FleetInfo", "FLEET_STATES", "pick_by_shares"]
 
 ERRORS_4XX = (Err.PAYLOAD_TOO_LARGE, Err.THROTTLED, Err.NOT_READY)  # Invocation4XXErrors
 ERRORS_5XX = (Err.TIMEOUT, Err.MODEL_ERROR)  # Invocation5XXErrors
@@ -34,6 +34,19 @@ COMMON_FIELDS = [
           doc="deployment name (SageMaker endpoint/job name pattern)"),
     Field("type", OneOf(tuple(TYPES)), doc="deployment type id (the same ids the decision engine answers with)"),
 ]
+
+
+def pick_by_shares(weights: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which of the shares ``weights`` (in order, normalised here) each uniform ``u`` falls in,
+    and ``u`` rescaled within that share (a fresh uniform for the next choice). The one traffic
+    split of variants (by weight), fleets of a variant and async fleets (by share)."""
+    w = np.asarray(weights, dtype=float)
+    cum = np.cumsum(w / w.sum())
+    cum[-1] = 1.0
+    k = np.minimum(np.searchsorted(cum, u, side="right"), len(cum) - 1)
+    lo = np.concatenate([[0.0], cum[:-1]])[k]
+    share = np.where(cum[k] - lo > 0, cum[k] - lo, 1.0)
+    return k, np.clip((u - lo) / share, 0.0, np.nextafter(1.0, 0))
 
 
 def count_within_scaling(cfg: dict, path: str) -> list[Problem]:

@@ -28,6 +28,7 @@ from simlab.deployments.base import (
     FleetInfo,
     Lease,
     count_within_scaling,
+    pick_by_shares,
 )
 from simlab.distributions import Dist, DistSpec
 from simlab.errors import Problem
@@ -577,13 +578,8 @@ class RealTimeEndpoint(Deployment):
                 self._serve(v, idx[mask], u_inst[mask])
 
     def _pick_variants(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        w = np.array([v.weight for v in self.variants], dtype=float)
-        cum = np.cumsum(w / w.sum())
-        cum[-1] = 1.0
-        var = np.minimum(np.searchsorted(cum, u, side="right"), len(cum) - 1).astype(np.int16)
-        lo = np.concatenate([[0.0], cum[:-1]])[var]
-        share = np.where(cum[var] - lo > 0, cum[var] - lo, 1.0)
-        return var, np.clip((u - lo) / share, 0.0, np.nextafter(1.0, 0))  # a fresh uniform
+        var, fresh = pick_by_shares(np.array([v.weight for v in self.variants]), u)
+        return var.astype(np.int16), fresh
 
     def _serve(self, v: Variant, idx: np.ndarray, u_inst: np.ndarray) -> None:
         """Split a variant's requests over its routed fleets by share (one fleet: all of them,
@@ -592,12 +588,7 @@ class RealTimeEndpoint(Deployment):
         if len(routed) == 1:
             self._serve_fleet(routed[0][0], idx, u_inst, self.log)
         else:
-            w = np.array([share for _, share in routed])
-            cum = np.cumsum(w / w.sum())
-            cum[-1] = 1.0
-            k = np.minimum(np.searchsorted(cum, u_inst, side="right"), len(cum) - 1)
-            lo = np.concatenate([[0.0], cum[:-1]])[k]
-            u = np.clip((u_inst - lo) / (cum[k] - lo), 0.0, np.nextafter(1.0, 0))  # a fresh uniform
+            k, u = pick_by_shares(np.array([share for _, share in routed]), u_inst)
             for j, (f, _) in enumerate(routed):
                 sel = k == j
                 if sel.any():
