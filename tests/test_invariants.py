@@ -124,6 +124,21 @@ def check_physics(res) -> None:
                 cap += np.clip(np.minimum(t1, edges[1:]) - np.maximum(le.t0, edges[:-1]), 0, None) * le.workers
             used = per_minute_busy(s, np.minimum(busy, end - s), n_min)  # billing stops at the end
             assert (used <= cap + EPS).all(), (name, np.flatnonzero(used > cap + EPS)[:5])
+        if d.leases and "CPUUtilization" in mets:
+            # each variant's CPUUtilization is its records' busy time inside the minute over the
+            # worker-seconds its leases were there (an instance starting mid-minute counts in part)
+            for vname, m in mets.groupby("variant", observed=True):
+                v = d.variant_names().index(vname)
+                mine = (log.variant[started] == v) & (s < end)
+                used = per_minute_busy(s[mine], np.minimum(busy[mine], end - s[mine]), n_min)
+                cap = np.zeros(n_min)
+                for le in (le for le in d.leases if le.variant == v):  # inside the run only
+                    t1 = end if np.isnan(le.t1) else min(le.t1, end)
+                    cap += np.clip(np.minimum(t1, edges[1:]) - np.maximum(le.t0, edges[:-1]), 0, None) * le.workers
+                want = np.divide(100.0 * used, cap, out=np.zeros(n_min), where=cap > 0)
+                cpu = m.sort_values("minute").CPUUtilization.to_numpy()
+                np.testing.assert_allclose(cpu, want, rtol=1e-9, atol=1e-7, err_msg=f"{name} {vname}")
+                assert (cpu <= 100.0 + 1e-7).all(), (name, vname, cpu.max())
         if kind in ("real_time_endpoint", "serial_inference_pipeline", "async_inference"):
             # one lease per instance, in instance order per variant: each request runs inside its
             # own instance's lease (until the run ends, where billing stops)

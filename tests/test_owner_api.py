@@ -612,3 +612,59 @@ def test_a_fleet_still_provisioning_has_no_per_instance_datapoint(tmp_path) -> N
                                  t0=60.0 * minute, t1=60.0 * minute + 60.0, variant="AllTraffic", fleet="api-green")
 
     assert per(2) is None and per(3) == 0.0  # in service from 220 s, no traffic routed to it
+
+
+def test_cpu_of_a_minute_counts_an_instance_for_the_part_of_it_that_it_was_there(tmp_path) -> None:
+    """Arrivals at k + 0.5 s, 2.5 s each, 3 workers per instance. At 90 s a green fleet (one
+    instance, no start-up) enters service and takes all traffic from 90.5 s on. Minute 1 ([60, 120] s)
+    by hand:
+    - blue: the tails of the requests of 58.5 s (1 s) and 59.5 s (2 s) plus 30 requests of 60.5 …
+      89.5 s (75 s) = 78 s of 1 instance × 3 workers × 60 s = 43.3 %;
+    - green: 28 whole requests of 90.5 … 117.5 s (70 s) and the heads of 118.5 s (1.5 s) and 119.5 s
+      (0.5 s) = 72 s of 3 workers × the 30 s it was in service = 80 %;
+    - the variant: 150 s of 3 × (60 + 30) s = 55.6 %.
+    Counting green's capacity at the minute's start (0 instances) reported 0 %, and the variant's
+    at one instance 83 %; creating blue's own series without the spill-over of minute 0 reported 41.7 %."""
+    def script(env, d):
+        yield env.timeout(90)
+        f = d.add_fleet("AllTraffic", startup_s=0, config_name="api-green")
+        yield d.fleet_ready(f)
+        d.set_fleet_traffic("AllTraffic", {f: 1.0})
+
+    store = drive(build(tmp_path, duration=240), script).metrics
+
+    def cpu(minute: int, fleet: str | None) -> float | None:
+        return store.query(deployment="api", metric="CPUUtilization", statistic="Average", t0=minute * 60.0,
+                           t1=minute * 60.0 + 60.0, variant="AllTraffic", fleet=fleet)
+
+    assert cpu(1, "api-config") == pytest.approx(100.0 * 78.0 / 180.0, rel=1e-12)
+    assert cpu(1, "api-green") == pytest.approx(100.0 * 72.0 / 90.0, rel=1e-12)
+    assert cpu(1, None) == pytest.approx(100.0 * 150.0 / 270.0, rel=1e-12)
+    # minute 2: blue drains its last request (89.5 s, done at 92 s) by minute 1's end, so 0 %; green
+    # spills in 1 s and 2 s of 118.5 s and 119.5 s, runs 58 whole requests (120.5 … 177.5 s) and
+    # the heads of 178.5 s (1.5 s) and 179.5 s (0.5 s)
+    assert cpu(2, "api-config") == 0.0
+    assert cpu(2, "api-green") == pytest.approx(100.0 * (1.0 + 2.0 + 58 * 2.5 + 1.5 + 0.5) / 180.0, rel=1e-12)
+
+
+def test_a_shadow_fleets_oversize_copies_are_rejected_in_its_own_log(tmp_path) -> None:
+    """Payloads drawn exponential with mean 3,000 KiB: those above the real-time limit are refused
+    on arrival (HTTP 413) by production and, for the copies sent to a shadow fleet at 100 %, in the
+    shadow fleet's own log; the others are served by both."""
+    trace = tmp_path / "arrivals.csv"
+    trace.write_text("\n".join(f"{k + 0.5}" for k in range(300)) + "\n", encoding="utf-8")
+    raw = {"name": "owner", "duration": 300.0, "seed": 0, "model": "breast_cancer_logreg",
+           "workload": {"arrivals": "trace", "file": str(trace), "payload_kb": {"dist": "exponential", "mean_kb": 3000}},
+           "deployments": [endpoint()]}
+
+    def script(env, d):
+        yield d.fleet_ready(d.add_fleet("AllTraffic", startup_s=0, shadow=True, sampling_percentage=100.0))
+
+    sim = drive(Simulation(scenario_from_dict(raw)), script)
+    d, t = sim.deployments[0], sim.workload.t
+    big = sim.workload.payload_bytes > facts.limit("real_time_endpoint.max_payload_bytes")
+    assert 10 < big.sum() < 290  # both kinds present
+    for log in (d.log, d.shadow_log(1)):
+        assert (log.error[big] == Err.PAYLOAD_TOO_LARGE).all() and (log.t_done[big] == t[big]).all()
+        assert np.isnan(log.t_start[big]).all() and (log.error[~big] != Err.PAYLOAD_TOO_LARGE).all()
+        assert np.isfinite(log.t_start[~big]).all()

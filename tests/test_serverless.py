@@ -228,7 +228,7 @@ BAD = [
     ({"memory_mb": 7168}, "memory_mb", "got 7168"),
     ({"max_concurrency": 0}, "max_concurrency", "≥ 1 and ≤ 200"),
     ({"max_concurrency": 201}, "max_concurrency", "got 201"),
-    ({"max_concurrency": 10, "provisioned_concurrency": 11}, "provisioned_concurrency", "≤ max_concurrency (10)"),
+    ({"max_concurrency": 10, "provisioned_concurrency": 11}, "provisioned_concurrency", "≤ max_concurrency (10), got 11"),
     ({"provisioned_concurrency": 201}, "provisioned_concurrency", "got 201"),
     ({"data_capture": {"sampling_percentage": 100}}, "data_capture", "serverless_inference.supports_data_capture"),
     ({"variants": [{"name": "a"}]}, "variants", "serverless_inference.max_variants"),
@@ -361,3 +361,60 @@ def test_an_instance_free_at_the_arrival_is_reused_and_one_idle_for_exactly_the_
     assert d.log.cold.tolist() == [True, False, True]
     np.testing.assert_allclose(d.log.t_start, [0.0, 11.0, 81.0])
     np.testing.assert_allclose(d.log.t_done - d.log.t_start - d.log.busy_s, 0.005, rtol=1e-12)
+
+
+def test_cpu_of_a_minute_divides_by_the_seconds_an_instance_was_live_in_it() -> None:
+    """One request at 30 s: cold start 1 s, model 20 s, keep-alive 60 s. Its instance is live
+    from 30 s to 51 + 60 = 111 s. Minute 0: 21 s busy (set-up included) of 30 live seconds = 70 %
+    (counting instances at the minute's start found none and reported 0 %); minute 1: 0 %."""
+    import simlab
+    from simlab.result import Result
+
+    wl = {"arrivals": "schedule", "times": [30], "requests_per_event": 1, "payload_kb": 1}
+    raw = scenario({"service_time": 20_000, "cold_start": 1000, "idle_timeout": 60}, wl, duration=180)
+    res: Result = simlab.run(scenario_from_dict(raw))
+    cpu = res.metrics.set_index("minute").CPUUtilization
+    assert cpu.tolist() == pytest.approx([70.0, 0.0, 0.0], rel=1e-12)
+
+
+@pytest.mark.parametrize(("warmup", "gb_s", "max_inst", "live_s"), [
+    (0, 3 * 10 * 2, 3, 180 + 71 + 71),   # all three requests; the peak at 15 s
+    (12, 10 * 2, 3, 168 + 69 + 71),      # only the request of 15 s is measured; the peak at a cold start in the window
+    (20, 0, 3, 160 + 61 + 66),           # none measured; the peak is already there when the window opens
+])
+def test_provisioned_and_on_demand_instances_and_billing_by_hand(warmup, gb_s, max_inst, live_s) -> None:
+    """One provisioned instance; requests at 10 s, 10 s and 15 s, model 10 s, cold start 1 s,
+    keep-alive 60 s, 2 GB. The first takes the provisioned instance (warm); the second and third
+    start on-demand instances cold (10 → 21 s and 15 → 26 s), which live until 81 s and 86 s.
+    Billed compute is model time only (facts: bills_cold_start false) of the measured requests,
+    rounded up to the millisecond × 2 GB; live instance-seconds in the window give avg_instances."""
+    assert facts.limit("serverless_inference.bills_cold_start") is False
+    wl = {"arrivals": "schedule", "times": [10, 10, 15], "requests_per_event": 1, "payload_kb": 1}
+    d = run({"provisioned_concurrency": 1, "max_concurrency": 5, "service_time": 10_000, "cold_start": 1000,
+             "idle_timeout": 60}, wl, duration=180, warmup=warmup)
+    assert d.log.instance.tolist() == [0, 1, 2] and d.log.cold.tolist() == [False, True, True]
+    born, died = d.instance_lifetimes()  # on-demand only
+    assert born.tolist() == [10.0, 15.0] and died.tolist() == [81.0, 86.0]
+    times = [0.0, 10.0, 15.0, 60.0, 81.0, 86.0, 120.0]  # a birth counts at its moment, a reclaim too
+    assert [d.instance_count_at(0, t) for t in times] == [1.0, 2.0, 3.0, 3.0, 2.0, 1.0, 1.0]
+    assert d.instances_at(np.array(times)).tolist() == [1.0, 2.0, 3.0, 3.0, 2.0, 1.0, 1.0]
+    assert d.compute_gb_seconds(d.measured()) == gb_s
+    assert d.max_instances() == max_inst
+    assert d.summary()["avg_instances"] == pytest.approx(live_s / (180 - warmup), abs=1e-6)
+
+
+def test_the_service_time_is_profiled_on_the_scenarios_model(monkeypatch) -> None:
+    """A spy on the profiler: ``start`` asks for the scenario's model (profiles are timed on this
+    machine, so only the model asked for is checked here)."""
+    from simlab.deployments.base import Deployment
+
+    asked = []
+    real = Deployment.resolve_service_time
+
+    def spy(self, spec, model):
+        asked.append(model)
+        return real(self, spec, model)
+
+    monkeypatch.setattr(Deployment, "resolve_service_time", spy)
+    d = run({}, burst(2))  # no service_time: profiled
+    assert asked == [d.sim.scenario.model] and d.sim.scenario.model == "breast_cancer_logreg"

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from simlab import facts
-from simlab.accounting import latency_stats, rnd
+from simlab.accounting import latency_stats, overlap, rnd
 from simlab.alarms import ALARM, Alarm, AlarmSpec
 from simlab.autoscaling import TargetTracking, time_average
 from simlab.deployments.base import (
@@ -877,6 +877,14 @@ class AsyncEndpoint(Deployment):
     def fleet_instance_count_at(self, fleet: int, t: float) -> float:
         up, end, fid, _ = self._instances()
         return float(np.count_nonzero((up <= t) & (t < end) & (fid == fleet)))
+
+    def instance_seconds(self, variant: int, t0: float, t1: float) -> float:
+        up, end, _, _ = self._instances()
+        return float(overlap(up, end, t0, t1).sum())
+
+    def fleet_instance_seconds(self, fleet: int, t0: float, t1: float) -> float:
+        up, end, fid, _ = self._instances()
+        return float(overlap(up[fid == fleet], end[fid == fleet], t0, t1).sum())
 
     def workers_of_variant(self, variant: int) -> int:
         return self.workers

@@ -334,6 +334,24 @@ class Deployment:
         """Instances of fleet ``fleet`` that its InvocationsPerInstance divides by for [t0, t1)."""
         return self.fleet_instance_count_at(fleet, t0)
 
+    def instance_seconds(self, variant: int, t0: float, t1: float) -> float:
+        """Instance-seconds of ``variant`` billed in [t0, t1] (a lease still open counts to ``t1``):
+        the capacity its CPUUtilization divides by, so an instance that starts inside the minute
+        counts for the part it was there."""
+        return sum(float(overlap(le.t0, np.inf if np.isnan(le.t1) else le.t1, t0, t1))
+                   for le in self.leases if le.variant == variant)
+
+    def fleet_instance_seconds(self, fleet: int, t0: float, t1: float) -> float:
+        """Instance-seconds of fleet ``fleet`` billed in [t0, t1] (override where fleets change)."""
+        return sum(float(overlap(le.t0, np.inf if np.isnan(le.t1) else le.t1, t0, t1))
+                   for le in self.leases if le.fleet == fleet)
+
+    def cpu_utilization(self, busy: float, variant: int, capacity_s: float) -> float:
+        """CPUUtilization (%) of a minute: busy worker-seconds over ``capacity_s`` instance-seconds
+        × the variant's workers; 0 without capacity. Not clipped: busy time lies on instances
+        that were there, so a value above 100 would show a booking or accounting error."""
+        return 100.0 * busy / (capacity_s * self.workers_of_variant(variant)) if capacity_s > 0 else 0.0
+
     def minute_gauges(self, variant: int, t0: float, t1: float) -> dict[str, float]:
         """Type-specific values of the minute [t0, t1) read from records (e.g. LoadedModelCount)."""
         return {}
@@ -386,6 +404,10 @@ class Deployment:
                 for v in range(len(names))}
         fleets = self.metric_fleets()
         fleet_col = sl.col(self.log.fleet) if fleets else None
+        for fid, _, _ in fleets:
+            if ("fleet", fid) not in self._busy_acc and sl.i0 > 0:  # its series start mid-run: busy
+                prior = RequestSlice(self, 0, sl.i0)  # spilling over from earlier minutes counts too
+                self._add_busy(store, prior, ("fleet", fid), prior.col(self.log.fleet) == fid)
         fbusy = {fid: self._add_busy(store, sl, ("fleet", fid), fleet_col == fid) for fid, _, _ in fleets}
         rel = edges - edges[0]
         for j, m in enumerate(range(m0, m1)):
@@ -404,8 +426,8 @@ class Deployment:
                 inv = float(b - a if vm is None else np.count_nonzero(vm))
                 inst = self.instance_count_at(v, t0)
                 per = self.per_instance_denominator(v, t0, t1)
-                cpu = 100.0 * busy[v][m] / (inst * self.workers_of_variant(v) * METRIC_PERIOD_S) if inst > 0 else 0.0
-                values_of = {"InstanceCount": inst, "CPUUtilization": min(cpu, 100.0),
+                cpu = self.cpu_utilization(busy[v][m], v, self.instance_seconds(v, t0, t1))
+                values_of = {"InstanceCount": inst, "CPUUtilization": cpu,
                              **({"InvocationsPerInstance": inv / per} if per > 0 else {}),
                              **self.minute_gauges(v, t0, t1)}
                 for metric, value in values_of.items():
@@ -423,8 +445,8 @@ class Deployment:
                     store.publish(self.name, rm.name, m, stat, variant=names[v], fleet=cname)
                 inst = self.fleet_instance_count_at(fid, t0)
                 per = self.fleet_per_instance_denominator(fid, t0, t1)
-                cpu = 100.0 * fbusy[fid][m] / (inst * self.workers_of_variant(v) * METRIC_PERIOD_S) if inst > 0 else 0.0
-                values_of = {"InstanceCount": inst, "CPUUtilization": min(cpu, 100.0),
+                cpu = self.cpu_utilization(fbusy[fid][m], v, self.fleet_instance_seconds(fid, t0, t1))
+                values_of = {"InstanceCount": inst, "CPUUtilization": cpu,
                              **({"InvocationsPerInstance": np.count_nonzero(fm) / per} if per > 0 else {})}
                 for metric, value in values_of.items():
                     store.publish(self.name, metric, m, Stat.of_value(float(value)), variant=names[v], fleet=cname)
@@ -444,8 +466,8 @@ class Deployment:
                 busy = 0.0 if acc is None else acc[m]
                 inst = self.instance_count_at(v, t0)
                 per = self.per_instance_denominator(v, t0, t1)
-                cpu = 100.0 * busy / (inst * self.workers_of_variant(v) * METRIC_PERIOD_S) if inst > 0 else 0.0
-                values_of = {"InstanceCount": inst, "CPUUtilization": min(cpu, 100.0),
+                cpu = self.cpu_utilization(busy, v, self.instance_seconds(v, t0, t1))
+                values_of = {"InstanceCount": inst, "CPUUtilization": cpu,
                              **({"InvocationsPerInstance": 0.0} if per > 0 else {}),
                              **self.minute_gauges(v, t0, t1)}
                 for metric, value in values_of.items():
@@ -454,21 +476,21 @@ class Deployment:
     def _add_busy(self, store: MetricStore, sl: RequestSlice, key: Any, sel: Any) -> np.ndarray:
         """Add the busy time of the slice's requests ``sel`` (of the variant or fleet ``key``) to
         its per-minute total; complete for a minute once every request that arrived before its
-        end was added (a fleet's total starts when its series do: the minute after an update
-        added a second fleet)."""
+        end was added (a fleet's total is created when its series start, in the minute an update
+        added a second fleet, from the requests it served before). Only busy time inside the run counts: a request that starts after
+        the end (queued past it) adds nothing, one still running at the end adds its part."""
         acc = self._busy_acc.setdefault(key, np.zeros(store.n_minutes))
         start, busy = sl.t_start[sel], sl.col(self.log.busy_s)[sel]
-        ok = np.isfinite(start)
+        ok = start < store.duration  # False for NaN (never started)
         if not ok.any():
             return acc
-        start, busy = start[ok], busy[ok]
+        start = start[ok]
+        busy = np.minimum(busy[ok], store.duration - start)
         m_lo = int(start.min() // METRIC_PERIOD_S)
-        if m_lo >= store.n_minutes:  # every start falls after the run's last minute (queued past the end)
-            return acc
         m_start = (start // METRIC_PERIOD_S).astype(np.int64)
         inside = (start + busy) <= (m_start + 1) * METRIC_PERIOD_S  # ends in the minute it started
-        if inside.any():  # minutes after the end of the run are cut off
-            per = np.bincount(m_start[inside] - m_lo, weights=busy[inside])[: store.n_minutes - m_lo]
+        if inside.any():
+            per = np.bincount(m_start[inside] - m_lo, weights=busy[inside])
             acc[m_lo:m_lo + per.size] += per
         start, busy = start[~inside], busy[~inside]
         if start.size:  # spanning minutes: the exact formula, origin shifted to the slice's first minute

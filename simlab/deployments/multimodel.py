@@ -366,6 +366,9 @@ class MultiModelEndpoint(Deployment):
     def instance_count_at(self, variant: int, t: float) -> float:
         return float(len(self.hosts)) if 0.0 <= t < self.sim.duration else 0.0
 
+    def instance_seconds(self, variant: int, t0: float, t1: float) -> float:
+        return len(self.hosts) * max(0.0, min(t1, self.sim.duration) - max(t0, 0.0))
+
     def workers_of_variant(self, variant: int) -> int:
         return self.config["workers_per_instance"]
 

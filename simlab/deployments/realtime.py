@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from simlab import facts
+from simlab.accounting import overlap
 from simlab.autoscaling import AUTOSCALING_SCHEMA, TargetTracking, time_average
 from simlab.deployments.base import (
     COMMON_FIELDS,
@@ -664,13 +665,26 @@ class RealTimeEndpoint(Deployment):
         still draining (as the leases)."""
         return float(sum(self.fleet_instance_count_at(f.id, t) for f in self._production_fleets(variant)))
 
+    def _billed(self, inst: Instance) -> tuple[float, float]:
+        """When ``inst`` is billed: from entering service until it retired and drained (the run's
+        end at most)."""
+        end = self.sim.duration
+        stop = end if math.isnan(inst.t_retired) else min(end, max(inst.t_retired, inst.drained_at()))
+        return inst.t_up, stop
+
     def fleet_instance_count_at(self, fleet: int, t: float) -> float:
         """Instances of one fleet billed at ``t`` (the InstanceCount datapoint of its config name)."""
-        end, n = self.sim.duration, 0
+        n = 0
         for inst in self.all_fleets[fleet].instances:
-            stop = end if math.isnan(inst.t_retired) else min(end, max(inst.t_retired, inst.drained_at()))
-            n += inst.t_up <= t < stop
+            up, stop = self._billed(inst)
+            n += up <= t < stop
         return float(n)
+
+    def fleet_instance_seconds(self, fleet: int, t0: float, t1: float) -> float:
+        return sum(float(overlap(*self._billed(inst), t0, t1)) for inst in self.all_fleets[fleet].instances)
+
+    def instance_seconds(self, variant: int, t0: float, t1: float) -> float:
+        return sum(self.fleet_instance_seconds(f.id, t0, t1) for f in self._production_fleets(variant))
 
     def per_instance_denominator(self, variant: int, t0: float, t1: float) -> float:
         """Time-average instances in service over the minute (what target tracking divides by)."""
@@ -686,11 +700,9 @@ class RealTimeEndpoint(Deployment):
     # -- results -------------------------------------------------------------------------------
     def finish(self) -> None:
         super().finish()
-        end = self.sim.duration
         for f in self.all_fleets:
             for inst in f.instances:
-                stop = end if math.isnan(inst.t_retired) else min(end, max(inst.t_retired, inst.drained_at()))
-                self.leases.append(Lease(inst.t_up, stop, f.instance_type.price_per_hour / 3600.0, f.workers,
+                self.leases.append(Lease(*self._billed(inst), f.instance_type.price_per_hour / 3600.0, f.workers,
                                          f.variant.idx, f.id))
 
     def extra_summary(self, sel: np.ndarray) -> dict[str, Any]:

@@ -267,6 +267,9 @@ class ServerlessEndpoint(Deployment):
         born, died = self.instance_lifetimes()  # as instances_at, without sorting (once per minute)
         return float(np.count_nonzero(born <= t) - np.count_nonzero(died <= t) + self.provisioned)
 
+    def instance_seconds(self, variant: int, t0: float, t1: float) -> float:
+        return self.live_seconds(t0, t1)
+
     # -- billing -------------------------------------------------------------------------------
     def compute_gb_seconds(self, sel: np.ndarray) -> float:
         """Billed GB-seconds of the requests ``sel`` that reached an instance: each invocation's
