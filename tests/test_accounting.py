@@ -311,3 +311,27 @@ def test_per_minute_busy_keeps_its_precision_late_in_a_long_run() -> None:
             m += 1
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-7)
     assert (got[want == 0] == 0).all() and (got >= 0).all()
+
+
+@pytest.mark.parametrize(("t0", "t1"), [(10.0, 5.0), (0.0, math.nan), (math.nan, 1.0)])
+def test_a_lease_that_ends_before_it_starts_or_never_is_refused(t0, t1) -> None:
+    from simlab.deployments.base import Lease
+
+    with pytest.raises(ValueError) as err:
+        Lease(t0, t1, 1.0)
+    assert str(err.value) == f"a lease must end at or after its start, got t0={t0}, t1={t1}"
+    assert Lease(5.0, 5.0, 1.0).t1 == 5.0  # a zero-length lease is allowed
+
+
+def test_a_one_fleet_type_has_no_per_fleet_series() -> None:
+    """Only types whose fleets change during a run publish per-fleet series; asking any other
+    type for a fleet's instances is a programming error, said as such."""
+    from helpers import run
+
+    raw = scenario({"name": "sl", "type": "serverless_inference", "memory_mb": 2048, "max_concurrency": 5},
+                   duration=120.0)
+    d = run(raw).sim.deployments[0]
+    for call in (lambda: d.fleet_instance_count_at(0, 0.0), lambda: d.fleet_instance_seconds(0, 0.0, 60.0)):
+        with pytest.raises(NotImplementedError) as err:
+            call()
+        assert str(err.value) == "serverless_inference has one fleet and no per-fleet series"

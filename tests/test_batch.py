@@ -206,7 +206,7 @@ def test_instance_count_fleet_and_workers_follow_the_job_leases() -> None:
     minutes = np.arange(80) * 60.0
     busy = ((minutes >= j0.t_submit) & (minutes < j0.t_end)) | ((minutes >= j1.t_submit) & (minutes < j1.t_end))
     np.testing.assert_array_equal(d.instances_per_minute(0, 80), np.where(busy, 2.0, 0.0))
-    assert d.per_instance_denominator(0, 1800.0, 1860.0) == 2.0 and d.fleet_per_instance_denominator(0, 1800.0, 1860.0) == 2.0
+    assert d.per_instance_denominator(0, 1800.0, 1860.0) == 2.0
     assert d.workers_of_variant(0) == 3 and d.workers_of_variant(1) == 1  # no leases: one at a time
     assert d.fleets() == [FleetInfo(0, "AllTraffic", "breast_cancer_tree", 0, "ml.m5.large", 2, "bt-config", "in_service")]
     assert d.model_of_fleet(0) == d.model_of_variant(0) == "breast_cancer_tree" != res.sim.scenario.model

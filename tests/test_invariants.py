@@ -112,7 +112,7 @@ def check_physics(res) -> None:
         if d.leases and kind != "serverless_inference":  # utilization is what the records say
             w0, w1 = d.window()
             busy_w = np.clip(np.minimum(s + busy, w1) - np.maximum(s, w0), 0, None).sum()
-            cap_w = sum(max(0.0, min(end if np.isnan(le.t1) else le.t1, w1) - max(le.t0, w0)) * le.workers
+            cap_w = sum(max(0.0, min(le.t1, w1) - max(le.t0, w0)) * le.workers
                         for le in d.leases)
             assert util == pytest.approx(busy_w / cap_w if cap_w > 0 else 0.0, abs=2e-6), (name, util)
         if d.leases:
@@ -120,7 +120,7 @@ def check_physics(res) -> None:
             edges = np.arange(n_min + 1) * 60.0
             cap = np.zeros(n_min)
             for le in d.leases:
-                t1 = end if np.isnan(le.t1) else le.t1
+                t1 = le.t1
                 cap += np.clip(np.minimum(t1, edges[1:]) - np.maximum(le.t0, edges[:-1]), 0, None) * le.workers
             used = per_minute_busy(s, np.minimum(busy, end - s), n_min)  # billing stops at the end
             assert (used <= cap + EPS).all(), (name, np.flatnonzero(used > cap + EPS)[:5])
@@ -133,7 +133,7 @@ def check_physics(res) -> None:
                 used = per_minute_busy(s[mine], np.minimum(busy[mine], end - s[mine]), n_min)
                 cap = np.zeros(n_min)
                 for le in (le for le in d.leases if le.variant == v):  # inside the run only
-                    t1 = end if np.isnan(le.t1) else min(le.t1, end)
+                    t1 = min(le.t1, end)
                     cap += np.clip(np.minimum(t1, edges[1:]) - np.maximum(le.t0, edges[:-1]), 0, None) * le.workers
                 want = np.divide(100.0 * used, cap, out=np.zeros(n_min), where=cap > 0)
                 cpu = m.sort_values("minute").CPUUtilization.to_numpy()

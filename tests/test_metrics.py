@@ -97,6 +97,9 @@ def test_metrics_equal_counts_recomputed_from_the_requests(tmp_path) -> None:
     res.write(tmp_path)
     csv = pd.read_csv(tmp_path / "metrics.csv")
     pd.testing.assert_frame_equal(csv, res.metrics.reset_index(drop=True), check_dtype=False, check_categorical=False)
+    counts = ["Invocations", "Invocation4XXErrors", "Invocation5XXErrors"]
+    assert (res.metrics[counts].dtypes == np.int64).all() and (csv[counts].dtypes == np.int64).all()  # 3, not 3.0
+    assert res.metrics.index.equals(pd.RangeIndex(len(res.metrics)))  # one row number per row, all deployments
 
 
 def test_cpu_utilization_is_busy_time_over_capacity() -> None:
@@ -256,3 +259,14 @@ def test_summary_errors_count_only_requests_after_the_warm_up() -> None:
     assert np.count_nonzero((t < 1200.0) & (log.error != Err.NONE)) > 0  # the warm-up had errors too
     expected = {name: after.count(name) for name in sorted(set(after))}
     assert res.summary()["deployments"]["rt"]["errors"] == expected and sum(expected.values()) > 0
+
+
+def test_a_request_that_starts_exactly_at_the_end_adds_no_busy_time() -> None:
+    """One worker, 60 s per request, two requests at 0 s and a 60 s run: the second waits and
+    starts exactly at the end. Minute 0 is busy all through (100 %), and the second request adds
+    nothing (it used to be counted in a minute after the run)."""
+    raw = scenario(rt(workers_per_instance=1, service_time={"dist": "fixed", "mean_ms": 60_000}), duration=60.0,
+                   workload={"arrivals": "schedule", "times": [0], "requests_per_event": 2})
+    res = simlab.run(scenario_from_dict(raw))
+    assert res.deployments["rt"].log.t_start.tolist() == [0.0, 60.0]
+    assert res.metrics.CPUUtilization.tolist() == [100.0]

@@ -638,6 +638,9 @@ def test_cpu_of_a_minute_counts_an_instance_for_the_part_of_it_that_it_was_there
                            t1=minute * 60.0 + 60.0, variant="AllTraffic", fleet=fleet)
 
     assert cpu(1, "api-config") == pytest.approx(100.0 * 78.0 / 180.0, rel=1e-12)
+    # green served 30 requests in minute 1 with half a minute in service on average
+    assert store.query(deployment="api", metric="InvocationsPerInstance", statistic="Average", t0=60.0, t1=120.0,
+                       variant="AllTraffic", fleet="api-green") == 30 / 0.5
     assert cpu(1, "api-green") == pytest.approx(100.0 * 72.0 / 90.0, rel=1e-12)
     assert cpu(1, None) == pytest.approx(100.0 * 150.0 / 270.0, rel=1e-12)
     # minute 2: blue drains its last request (89.5 s, done at 92 s) by minute 1's end, so 0 %; green
@@ -668,3 +671,24 @@ def test_a_shadow_fleets_oversize_copies_are_rejected_in_its_own_log(tmp_path) -
         assert (log.error[big] == Err.PAYLOAD_TOO_LARGE).all() and (log.t_done[big] == t[big]).all()
         assert np.isnan(log.t_start[big]).all() and (log.error[~big] != Err.PAYLOAD_TOO_LARGE).all()
         assert np.isfinite(log.t_start[~big]).all()
+
+
+def test_a_fleets_first_series_minute_counts_the_very_first_requests_spill_over(tmp_path) -> None:
+    """The run's first request arrives at 59.5 s and runs 2.5 s on blue; green enters service at
+    90 s and takes the traffic. Blue's series begin in minute 1 and hold the 2 s that request ran
+    past 60 s: 2 s of 3 workers × 60 s."""
+    trace = tmp_path / "arrivals.csv"
+    trace.write_text("59.5\n" + "\n".join(f"{k + 0.5}" for k in range(100, 240)) + "\n", encoding="utf-8")
+    raw = {"name": "owner", "duration": 240.0, "seed": 0, "model": "breast_cancer_logreg",
+           "workload": {"arrivals": "trace", "file": str(trace)}, "deployments": [endpoint()]}
+
+    def script(env, d):
+        yield env.timeout(90)
+        f = d.add_fleet("AllTraffic", startup_s=0, config_name="api-green")
+        yield d.fleet_ready(f)
+        d.set_fleet_traffic("AllTraffic", {f: 1.0})
+
+    store = drive(Simulation(scenario_from_dict(raw)), script).metrics
+    got = store.query(deployment="api", metric="CPUUtilization", statistic="Average", t0=60.0, t1=120.0,
+                      variant="AllTraffic", fleet="api-config")
+    assert got == pytest.approx(100.0 * 2.0 / 180.0, rel=1e-12)

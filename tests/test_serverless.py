@@ -328,7 +328,7 @@ def test_cold_start_rate_average_instances_and_setup_time_from_the_records() -> 
     cold = r[r.cold_start]
     met = res.metrics.set_index("minute")
     assert met.loc[10, "ColdStarts"] == 2 and met.ColdStarts.sum() == 2
-    assert met.loc[10, "ModelSetupTime"] == pytest.approx(((cold.overhead_ms - 5.0) * 1000.0).mean(), rel=0.01)
+    assert met.loc[10, "ModelSetupTime"] == pytest.approx(((cold.overhead_ms - 5.0) * 1000.0).mean(), rel=1e-9)
     assert met.ModelSetupTime.drop(10).isna().all()
 
 
@@ -375,12 +375,20 @@ def test_cpu_of_a_minute_divides_by_the_seconds_an_instance_was_live_in_it() -> 
     res: Result = simlab.run(scenario_from_dict(raw))
     cpu = res.metrics.set_index("minute").CPUUtilization
     assert cpu.tolist() == pytest.approx([70.0, 0.0, 0.0], rel=1e-12)
+    # arriving at 59.5 s instead: live 0.5 s of minute 0 and busy all of it (100 %), then busy
+    # 20.5 s of minute 1, live all of it
+    wl["times"] = [59.5]
+    res = simlab.run(scenario_from_dict(scenario({"service_time": 20_000, "cold_start": 1000, "idle_timeout": 60},
+                                                 wl, duration=180)))
+    cpu = res.metrics.set_index("minute").CPUUtilization
+    assert cpu.tolist() == pytest.approx([100.0, 100.0 * 20.5 / 60.0, 0.0], rel=1e-12)
 
 
 @pytest.mark.parametrize(("warmup", "gb_s", "max_inst", "live_s"), [
     (0, 3 * 10 * 2, 3, 180 + 71 + 71),   # all three requests; the peak at 15 s
     (12, 10 * 2, 3, 168 + 69 + 71),      # only the request of 15 s is measured; the peak at a cold start in the window
     (20, 0, 3, 160 + 61 + 66),           # none measured; the peak is already there when the window opens
+    (100, 0, 1, 80),                     # both on-demand instances were reclaimed before the window
 ])
 def test_provisioned_and_on_demand_instances_and_billing_by_hand(warmup, gb_s, max_inst, live_s) -> None:
     """One provisioned instance; requests at 10 s, 10 s and 15 s, model 10 s, cold start 1 s,
@@ -391,7 +399,7 @@ def test_provisioned_and_on_demand_instances_and_billing_by_hand(warmup, gb_s, m
     assert facts.limit("serverless_inference.bills_cold_start") is False
     wl = {"arrivals": "schedule", "times": [10, 10, 15], "requests_per_event": 1, "payload_kb": 1}
     d = run({"provisioned_concurrency": 1, "max_concurrency": 5, "service_time": 10_000, "cold_start": 1000,
-             "idle_timeout": 60}, wl, duration=180, warmup=warmup)
+             "idle_timeout": 60, "response_kb": 0}, wl, duration=180, warmup=warmup)
     assert d.log.instance.tolist() == [0, 1, 2] and d.log.cold.tolist() == [False, True, True]
     born, died = d.instance_lifetimes()  # on-demand only
     assert born.tolist() == [10.0, 15.0] and died.tolist() == [81.0, 86.0]
@@ -399,22 +407,42 @@ def test_provisioned_and_on_demand_instances_and_billing_by_hand(warmup, gb_s, m
     assert [d.instance_count_at(0, t) for t in times] == [1.0, 2.0, 3.0, 3.0, 2.0, 1.0, 1.0]
     assert d.instances_at(np.array(times)).tolist() == [1.0, 2.0, 3.0, 3.0, 2.0, 1.0, 1.0]
     assert d.compute_gb_seconds(d.measured()) == gb_s
+    measured = {0: 3, 12: 1, 20: 0, 100: 0}[warmup]  # requests that arrived after the warm-up
+    assert d.data_gb(d.measured()) == measured * 1024 / 2**30  # 1 KiB each, no response
     assert d.max_instances() == max_inst
     assert d.summary()["avg_instances"] == pytest.approx(live_s / (180 - warmup), abs=1e-6)
 
 
-def test_the_service_time_is_profiled_on_the_scenarios_model(monkeypatch) -> None:
-    """A spy on the profiler: ``start`` asks for the scenario's model (profiles are timed on this
-    machine, so only the model asked for is checked here)."""
-    from simlab.deployments.base import Deployment
+def test_a_profiled_service_time_is_measured_on_the_scenarios_model(monkeypatch) -> None:
+    """``service_time: profile`` asks the simulation to time the scenario's model (replaced here by
+    a fixed 250 ms: real profiles are timed on the machine); a configured time is used as given."""
+    from simlab.distributions import Dist
 
     asked = []
-    real = Deployment.resolve_service_time
 
-    def spy(self, spec, model):
-        asked.append(model)
-        return real(self, spec, model)
+    def fake(self, name):
+        asked.append(name)
+        return Dist.fixed(0.25)
 
-    monkeypatch.setattr(Deployment, "resolve_service_time", spy)
-    d = run({}, burst(2))  # no service_time: profiled
-    assert asked == [d.sim.scenario.model] and d.sim.scenario.model == "breast_cancer_logreg"
+    monkeypatch.setattr(Simulation, "profiled_service_time", fake)
+    d = run({"service_time": "profile"}, burst(2))
+    assert asked == ["breast_cancer_logreg"]
+    np.testing.assert_allclose(d.log.model_s, 0.25)
+    given = run({"service_time": 100}, burst(2))
+    assert asked == ["breast_cancer_logreg"]  # not profiled again
+    np.testing.assert_allclose(given.log.model_s, 0.1)
+
+
+def test_compute_is_billed_per_started_millisecond() -> None:
+    """A model time of 2,000.4 ms is billed as 2,001 ms: 2.001 s × 2 GB = 4.002 GB-s."""
+    d = run({"service_time": 2000.4, "cold_start": 1000}, burst(1), duration=3600)
+    assert d.compute_gb_seconds(d.measured()) == pytest.approx(4.002, rel=1e-12)
+
+
+def test_provisioned_concurrency_over_a_half_second_window() -> None:
+    """Warm-up 59.5 s of a 60 s run: one provisioned 2 GB instance is live for the 0.5 s left, so
+    on average 1 instance, and its charge is 0.5 s × 2 GB × the per GB-s price."""
+    d = run({"provisioned_concurrency": 1}, {"arrivals": "poisson", "rate_per_s": 1e-9}, duration=60, warmup=59.5)
+    assert d.summary()["avg_instances"] == 1.0 and d.live_seconds(59.5, 60.0) == 0.5
+    assert d.cost_breakdown()["provisioned"] == pytest.approx(0.5 * 2 * facts.price("serverless_provisioned_per_gb_s"),
+                                                              rel=1e-12)

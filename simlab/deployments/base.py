@@ -60,7 +60,12 @@ def count_within_scaling(cfg: dict, path: str) -> list[Problem]:
 
 @dataclass
 class Lease:
-    """An instance billed from ``t0`` to ``t1`` at ``price_per_s`` (``t1`` NaN = still running)."""
+    """An instance billed from ``t0`` to ``t1`` at ``price_per_s``. Every type writes a lease once
+    both ends are known (at a batch job's start, at the end of the run for endpoints).
+
+    Raises:
+        ValueError: ``t1`` is before ``t0`` or not a number.
+    """
 
     t0: float
     t1: float
@@ -68,6 +73,10 @@ class Lease:
     workers: int = 1
     variant: int = 0
     fleet: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.t0 <= self.t1:  # NaN fails this too
+            raise ValueError(f"a lease must end at or after its start, got t0={self.t0}, t1={self.t1}")
 
 
 @dataclass(frozen=True)
@@ -171,9 +180,8 @@ class Deployment:
     def take_arrivals(self, t: float) -> tuple[int, int]:
         """The requests ``[i0, i1)`` that arrived since the last call and before ``t`` (at most the
         run's end), now counted as admitted: the shared first step of every ``admit_until``."""
-        i0, i1 = self._next, self.sim.workload.upto(min(t, self.sim.duration))
-        if i1 > i0:
-            self._next = i1
+        i0 = self._next
+        self._next = i1 = max(i0, self.sim.workload.upto(min(t, self.sim.duration)))
         return i0, i1
 
     def oversize(self, idx: np.ndarray) -> np.ndarray:
@@ -208,7 +216,7 @@ class Deployment:
     def _leased(self, fleet: int | None = None) -> list[tuple[Lease, float]]:
         """Each lease (of ``fleet``, or all) with its billed seconds inside the measured window."""
         w0, w1 = self.window()
-        return [(le, float(overlap(le.t0, w1 if np.isnan(le.t1) else le.t1, w0, w1))) for le in self.leases
+        return [(le, float(overlap(le.t0, le.t1, w0, w1))) for le in self.leases
                 if fleet is None or le.fleet == fleet]
 
     def lease_seconds(self) -> float:
@@ -307,7 +315,7 @@ class Deployment:
         """Instances billed at ``t`` (the InstanceCount datapoint of the minute starting at ``t``)."""
         n = 0
         for le in self.leases:
-            if le.variant == variant and le.t0 <= t < (np.inf if np.isnan(le.t1) else le.t1):
+            if le.variant == variant and le.t0 <= t < le.t1:
                 n += 1
         return float(n)
 
@@ -326,25 +334,32 @@ class Deployment:
         return [(f.id, names.index(f.variant), f.config_name) for f in fleets]
 
     def fleet_instance_count_at(self, fleet: int, t: float) -> float:
-        """Instances of fleet ``fleet`` billed at ``t`` (override where fleets change during a run)."""
-        return float(sum(1 for le in self.leases
-                         if le.fleet == fleet and le.t0 <= t < (np.inf if np.isnan(le.t1) else le.t1)))
+        """Instances of fleet ``fleet`` billed at ``t``: only types whose fleets change during a run
+        (the owner API) publish per-fleet series, and they define it.
+
+        Raises:
+            NotImplementedError: this type has one fleet.
+        """
+        raise NotImplementedError(f"{self.type_id} has one fleet and no per-fleet series")
 
     def fleet_per_instance_denominator(self, fleet: int, t0: float, t1: float) -> float:
         """Instances of fleet ``fleet`` that its InvocationsPerInstance divides by for [t0, t1)."""
         return self.fleet_instance_count_at(fleet, t0)
 
     def instance_seconds(self, variant: int, t0: float, t1: float) -> float:
-        """Instance-seconds of ``variant`` billed in [t0, t1] (a lease still open counts to ``t1``):
-        the capacity its CPUUtilization divides by, so an instance that starts inside the minute
-        counts for the part it was there."""
-        return sum(float(overlap(le.t0, np.inf if np.isnan(le.t1) else le.t1, t0, t1))
-                   for le in self.leases if le.variant == variant)
+        """Instance-seconds of ``variant`` billed in [t0, t1]: the capacity its CPUUtilization
+        divides by, so an instance that starts inside the minute counts for the part it was there
+        (from the leases here; types that write leases at the end of the run define it)."""
+        return sum(float(overlap(le.t0, le.t1, t0, t1)) for le in self.leases if le.variant == variant)
 
     def fleet_instance_seconds(self, fleet: int, t0: float, t1: float) -> float:
-        """Instance-seconds of fleet ``fleet`` billed in [t0, t1] (override where fleets change)."""
-        return sum(float(overlap(le.t0, np.inf if np.isnan(le.t1) else le.t1, t0, t1))
-                   for le in self.leases if le.fleet == fleet)
+        """Instance-seconds of fleet ``fleet`` billed in [t0, t1] (defined by the types with
+        per-fleet series, as ``fleet_instance_count_at``).
+
+        Raises:
+            NotImplementedError: this type has one fleet.
+        """
+        raise NotImplementedError(f"{self.type_id} has one fleet and no per-fleet series")
 
     def cpu_utilization(self, busy: float, variant: int, capacity_s: float) -> float:
         """CPUUtilization (%) of a minute: busy worker-seconds over ``capacity_s`` instance-seconds
@@ -405,8 +420,8 @@ class Deployment:
         fleets = self.metric_fleets()
         fleet_col = sl.col(self.log.fleet) if fleets else None
         for fid, _, _ in fleets:
-            if ("fleet", fid) not in self._busy_acc and sl.i0 > 0:  # its series start mid-run: busy
-                prior = RequestSlice(self, 0, sl.i0)  # spilling over from earlier minutes counts too
+            if ("fleet", fid) not in self._busy_acc:  # its series start: busy time spilling over
+                prior = RequestSlice(self, 0, sl.i0)  # from earlier minutes counts too
                 self._add_busy(store, prior, ("fleet", fid), prior.col(self.log.fleet) == fid)
         fbusy = {fid: self._add_busy(store, sl, ("fleet", fid), fleet_col == fid) for fid, _, _ in fleets}
         rel = edges - edges[0]
@@ -494,9 +509,8 @@ class Deployment:
             acc[m_lo:m_lo + per.size] += per
         start, busy = start[~inside], busy[~inside]
         if start.size:  # spanning minutes: the exact formula, origin shifted to the slice's first minute
-            m_hi = min(store.n_minutes, int((start + busy).max() // METRIC_PERIOD_S) + 1)
-            if m_hi > m_lo:
-                acc[m_lo:m_hi] += per_minute_busy(start - m_lo * METRIC_PERIOD_S, busy, m_hi - m_lo)
+            m_hi = min(store.n_minutes, int((start + busy).max() // METRIC_PERIOD_S) + 1)  # > m_lo: starts < end
+            acc[m_lo:m_hi] += per_minute_busy(start - m_lo * METRIC_PERIOD_S, busy, m_hi - m_lo)
         return acc
 
     def metrics_frame(self, result):
@@ -514,7 +528,7 @@ class Deployment:
                 values = store.minute_values(self.name, metric, vname, "Sum" if metric in counts else "Average")
                 cols[metric] = np.nan_to_num(values).astype(np.int64) if metric in counts else values
             frames.append(pd.DataFrame(cols))
-        return pd.concat(frames, ignore_index=True)
+        return pd.concat(frames)  # Result.metrics renumbers the rows of all deployments
 
     def write_outputs(self, out_dir, result) -> list:
         """Type-specific files for ``--out`` (e.g. batch output); returns the paths written."""

@@ -216,12 +216,12 @@ class ServerlessEndpoint(Deployment):
                 continue
             if prov or idle:
                 j, end, c = prov.pop() if prov else idle.pop()[1], ti + mi, False
+                last_end[j] = end
             else:  # cold start: a new instance, set-up before the model runs
                 j, end, c = len(born), ti + si + mi, True
                 born.append(ti)
                 last_end.append(end)
             push(busy, (end, j))
-            last_end[j] = end
             out.append(j)
             cold.append(c)
         return np.asarray(out, dtype=np.int32), np.asarray(cold, dtype=bool)
@@ -277,9 +277,7 @@ class ServerlessEndpoint(Deployment):
         serverless_inference.bills_cold_start)."""
         log = self.log
         served = sel & (log.instance >= 0)
-        secs = log.busy_s[served]
-        if not facts.limit(_L + "bills_cold_start"):
-            secs = log.model_s[served]
+        secs = (log.busy_s if facts.limit(_L + "bills_cold_start") else log.model_s)[served]
         return float(np.ceil(np.round(secs * 1000.0, 6)).sum()) / 1000.0 * self.memory_mb / 1024.0
 
     def data_gb(self, sel: np.ndarray) -> float:
@@ -308,7 +306,7 @@ class ServerlessEndpoint(Deployment):
         w0, w1 = self.window()
         return {
             "cold_start_rate": rnd(self.log.cold[sel].sum() / reached) if reached else None,
-            "avg_instances": rnd(self.live_seconds(w0, w1) / (w1 - w0)) if w1 > w0 else None,
+            "avg_instances": rnd(self.live_seconds(w0, w1) / (w1 - w0)),  # warm-up < duration (validated)
             "max_instances": self.max_instances(),
             "memory_mb": self.memory_mb,
             "provisioned_concurrency": self.provisioned,

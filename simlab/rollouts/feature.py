@@ -31,7 +31,6 @@ warning per under-powered plan) and one line per A/B test.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -352,7 +351,7 @@ class SimRolloutsRun:
             end = self.sim.duration
         else:
             gone = old_ids if ctl.outcome and ctl.outcome["outcome"] == "completed" else extra_ids
-            ends = [le.t1 for le in dep.leases if le.fleet in gone and not math.isnan(le.t1)]
+            ends = [le.t1 for le in dep.leases if le.fleet in gone]
             end = max([finished, *ends])
         involved = old_ids | extra_ids
         total = sum(max(0.0, min(le.t1, end) - max(le.t0, at)) * le.price_per_s
