@@ -139,6 +139,21 @@ def check_physics(res) -> None:
                 cpu = m.sort_values("minute").CPUUtilization.to_numpy()
                 np.testing.assert_allclose(cpu, want, rtol=1e-9, atol=1e-7, err_msg=f"{name} {vname}")
                 assert (cpu <= 100.0 + 1e-7).all(), (name, vname, cpu.max())
+        if kind == "serverless_inference":
+            # capacity from the records: an on-demand container lives from its first (cold)
+            # arrival until its last request left it + the keep-alive; provisioned ones all run
+            n_min = int(np.ceil(end / 60.0))
+            lo, hi = np.arange(n_min) * 60.0, np.minimum(np.arange(1, n_min + 1) * 60.0, end)
+            cap = d.provisioned * (hi - lo)
+            ran = log.instance[started]
+            for i in np.unique(ran[ran >= d.provisioned]):
+                mine = ran == i
+                born, died = s[mine].min(), (s[mine] + busy[mine]).max() + d.idle_timeout
+                cap = cap + np.clip(np.minimum(died, hi) - np.maximum(born, lo), 0, None)
+            used = per_minute_busy(s[s < end], np.minimum(busy, end - s)[s < end], n_min)
+            want = np.divide(100.0 * used, cap, out=np.zeros(n_min), where=cap > 0)
+            cpu = res.metrics[res.metrics.deployment == name].sort_values("minute").CPUUtilization.to_numpy()
+            np.testing.assert_allclose(cpu, want, rtol=1e-9, atol=1e-7, err_msg=name)
         if kind in ("real_time_endpoint", "serial_inference_pipeline", "async_inference"):
             # one lease per instance, in instance order per variant: each request runs inside its
             # own instance's lease (until the run ends, where billing stops)

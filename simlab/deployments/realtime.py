@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from simlab import facts
-from simlab.accounting import overlap
 from simlab.autoscaling import AUTOSCALING_SCHEMA, TargetTracking, time_average
 from simlab.deployments.base import (
     COMMON_FIELDS,
@@ -681,7 +680,11 @@ class RealTimeEndpoint(Deployment):
         return float(n)
 
     def fleet_instance_seconds(self, fleet: int, t0: float, t1: float) -> float:
-        return sum(float(overlap(*self._billed(inst), t0, t1)) for inst in self.all_fleets[fleet].instances)
+        total = 0.0
+        for inst in self.all_fleets[fleet].instances:  # once per fleet and minute: plain floats,
+            up, stop = self._billed(inst)  # as accounting.overlap costs ~4 µs a call on scalars
+            total += max(0.0, min(stop, t1) - max(up, t0))
+        return total
 
     def instance_seconds(self, variant: int, t0: float, t1: float) -> float:
         return sum(self.fleet_instance_seconds(f.id, t0, t1) for f in self._production_fleets(variant))
