@@ -440,16 +440,18 @@ def test_a_new_fleets_service_time_and_a_shadows_sampling_rate_apply(tmp_path) -
     assert lo <= copies <= hi
 
 
-def test_each_fleets_cpu_is_its_own_busy_time_over_its_capacity(tmp_path) -> None:
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_each_fleets_cpu_is_its_own_busy_time_over_its_capacity(tmp_path, kind) -> None:
     """Blue and green share traffic 0.25 / 0.75 from 0 s; each fleet's CPUUtilization (dimension
     EndpointConfigName) is the busy time of the requests it served inside the minute over its one
-    instance × 3 workers × 60 s, overlap computed here per request."""
+    instance × 3 workers (3 concurrent invocations on async) × 60 s, overlap computed here per
+    request; its InvocationsPerInstance is the requests it took in that minute (one instance)."""
     def script(env, d):
         f = d.add_fleet("AllTraffic", startup_s=0, config_name="api-green")
         yield d.fleet_ready(f)
         d.set_fleet_traffic("AllTraffic", {0: 0.25, f: 0.75})
 
-    sim = drive(build(tmp_path), script)
+    sim = drive(build(tmp_path, KINDS[kind]()), script)
     d, store = sim.deployments[0], sim.metrics
     s, b = d.log.t_start, d.log.busy_s
     for fid, cname in ((0, "api-config"), (1, "api-green")):

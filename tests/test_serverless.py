@@ -446,3 +446,20 @@ def test_provisioned_concurrency_over_a_half_second_window() -> None:
     assert d.summary()["avg_instances"] == 1.0 and d.live_seconds(59.5, 60.0) == 0.5
     assert d.cost_breakdown()["provisioned"] == pytest.approx(0.5 * 2 * facts.price("serverless_provisioned_per_gb_s"),
                                                               rel=1e-12)
+
+
+def test_if_the_cold_start_were_billed_the_set_up_would_be_charged_too(monkeypatch) -> None:
+    """The fact ``serverless_inference.bills_cold_start`` is unconfirmed (false today). Flipped,
+    a cold request's 1 s set-up is billed with its 2 s of model time: 3 s × 2 GB = 6 GB-s (4 when
+    false); a warm request bills its model time either way."""
+    real = facts.limit
+
+    def flipped(key: str):
+        return True if key == "serverless_inference.bills_cold_start" else real(key)
+
+    d = run({"service_time": 2000, "cold_start": 1000}, burst(1), duration=3600)
+    assert d.compute_gb_seconds(d.measured()) == 4.0
+    monkeypatch.setattr(facts, "limit", flipped)
+    assert d.compute_gb_seconds(d.measured()) == 6.0
+    warm = run({"service_time": 2000, "provisioned_concurrency": 1}, burst(1), duration=3600)
+    assert warm.compute_gb_seconds(warm.measured()) == 4.0

@@ -250,9 +250,8 @@ class ServerlessEndpoint(Deployment):
     def max_instances(self) -> int:
         """Most instances live at once in the measured window (they only grow at cold starts)."""
         w0, w1 = self.window()
-        born, _ = self.instance_lifetimes()
-        times = np.concatenate([[w0], born[(born >= w0) & (born <= w1)]])
-        return int(self.instances_at(times).max())
+        born, _ = self.instance_lifetimes()  # all born before the run's end (= w1)
+        return int(self.instances_at(np.append(np.maximum(born, w0), w0)).max())
 
     def instance_hours(self) -> float:
         """Instance-hours of live instances (idle or busy) in the measured window; not billed as such."""
