@@ -252,12 +252,12 @@ def test_utilization_of_a_capacity_under_one_worker_second(tmp_path) -> None:
 def test_an_endpoint_accepts_a_type_batch_transform_rejects() -> None:
     from simlab.deployments.realtime import _instance_type
 
-    assert _instance_type("ml.c5.large", "p") == "ml.c5.large"  # hosting yes, batch transform no
+    assert _instance_type("ml.c5.large") == "ml.c5.large"  # hosting yes, batch transform no
     with pytest.raises(Invalid, match="not valid for batch transform"):
-        _instance_type("ml.c5.large", "p", batch=True)
-    assert _instance_type("ml.m5.large", "p", batch=True) == "ml.m5.large"
+        _instance_type("ml.c5.large", batch=True)
+    assert _instance_type("ml.m5.large", batch=True) == "ml.m5.large"
     with pytest.raises(Invalid, match="known instance type"):
-        _instance_type("ml.nope", "p")
+        _instance_type("ml.nope")
 
 
 def test_the_instance_type_kind_checks_the_catalog_for_endpoints_and_batch() -> None:
@@ -287,7 +287,7 @@ def test_instance_type_messages_list_the_catalog_and_suggest_a_near_name() -> No
         (5, False, f"must be a known instance type; known: {hosting}"),
     ]:
         with pytest.raises(Invalid) as err:
-            _instance_type(raw, "p", batch=is_batch)
+            _instance_type(raw, batch=is_batch)
         assert err.value.args[0] == message
     assert "ml.c5.large" in hosting and "ml.c5.large" not in batch.split(", ")
 

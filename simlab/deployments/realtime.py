@@ -53,7 +53,7 @@ __all__ = ["RealTimeEndpoint", "InstanceTypeKind", "ROUTING", "Instance"]
 ROUTING = ("RANDOM", "LEAST_OUTSTANDING_REQUESTS")
 
 
-def _instance_type(raw: Any, path: str, *, batch: bool = False) -> str:
+def _instance_type(raw: Any, *, batch: bool = False) -> str:
     types = facts.instance_types()
     valid = [k for k, v in types.items() if v.batch or not batch]
     if not isinstance(raw, str) or raw not in valid:
@@ -67,7 +67,7 @@ def _instance_type(raw: Any, path: str, *, batch: bool = False) -> str:
 def InstanceTypeKind(*, batch: bool = False) -> Any_:  # noqa: N802 - reads like a kind
     """Schema kind: an instance type from the catalog (batch=True: batch-transform-valid only)."""
     return Any_(describe="an instance type from the catalog (simlab/data/instances.yaml)",
-                convert_fn=lambda raw, path: _instance_type(raw, path, batch=batch))
+                convert_fn=lambda raw, _path: _instance_type(raw, batch=batch))
 
 
 SERVICE_TIME = DistSpec(unit="ms", scale=0.001, allow_profile=True)
