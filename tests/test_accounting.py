@@ -170,6 +170,9 @@ def test_traffic_split_and_instance_choice_follow_the_weights() -> None:
     share = np.bincount(d.log.variant, minlength=3) / n
     np.testing.assert_allclose(share, [0.25, 0.25, 0.5], atol=5 * math.sqrt(0.25 / n))
     assert d.summary()["variants"] == dict(zip("abc", np.bincount(d.log.variant, minlength=3).tolist(), strict=True))
+    two = scenario(rt(variants=[{"name": "a", "weight": 1}, {"name": "b", "weight": 3}]), rate=20, duration=100)
+    d2 = Simulation(scenario_from_dict(two), seed=3).run().deployments[0]
+    assert d2.summary()["variants"] == {"a": int(np.sum(d2.log.variant == 0)), "b": int(np.sum(d2.log.variant == 1))}
     for v in range(3):
         on = d.log.instance[d.log.variant == v]
         assert abs(np.mean(on == 0) - 0.5) < 5 * math.sqrt(0.25 / on.size), v
@@ -335,3 +338,16 @@ def test_a_one_fleet_type_has_no_per_fleet_series() -> None:
         with pytest.raises(NotImplementedError) as err:
             call()
         assert str(err.value) == "serverless_inference has one fleet and no per-fleet series"
+
+
+def test_a_fresh_uniform_stays_below_one_where_the_division_rounds_up() -> None:
+    """With these weights and u just below 1, (u - lo) / width rounds to exactly 1.0 in floats; the
+    fresh uniform must stay below 1 (a 1.0 would fall past the last share of the next choice)."""
+    from simlab.deployments.base import pick_by_shares
+
+    w = np.array([0.11549527957022952, 0.6391081515397092, 0.9371545530678674])
+    cum = np.cumsum(w / w.sum())
+    u = np.nextafter(1.0, 0)
+    assert (u - cum[1]) / (1.0 - cum[1]) == 1.0  # the rounding this test is about
+    k, fresh = pick_by_shares(w, np.array([u]))
+    assert k.tolist() == [2] and fresh.tolist() == [np.nextafter(1.0, 0)]

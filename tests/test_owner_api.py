@@ -694,3 +694,17 @@ def test_a_fleets_first_series_minute_counts_the_very_first_requests_spill_over(
     got = store.query(deployment="api", metric="CPUUtilization", statistic="Average", t0=60.0, t1=120.0,
                       variant="AllTraffic", fleet="api-config")
     assert got == pytest.approx(100.0 * 2.0 / 180.0, rel=1e-12)
+
+
+def test_a_scale_in_calls_off_the_launch_still_pending_after_an_earlier_one_came_up(tmp_path) -> None:
+    """One instance, start-up 300 s. 100 s → 2 (launch due 400 s); 200 s → 3 (launch due 500 s);
+    at 400 s the first comes up; 450 s → 2: the one launch still pending is called off, no
+    instance in service retires, and nothing comes up at 500 s."""
+    def script(env, d):
+        for at, n in ((100, 2), (200, 3), (450, 2)):
+            yield env.timeout(at - env.now)
+            d.set_instance_count("AllTraffic", n)
+
+    d = drive(build(tmp_path, endpoint(instance_count=1), duration=600), script).deployments[0]
+    assert [(t, n) for _, t, n in d.instance_timeline()] == [(0.0, 1), (400.0, 2), (450.0, 2)]
+    assert sorted((le.t0, le.t1) for le in d.leases) == [(0.0, 600.0), (400.0, 600.0)]

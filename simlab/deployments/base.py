@@ -42,11 +42,10 @@ def pick_by_shares(weights: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.n
     split of variants (by weight), fleets of a variant and async fleets (by share)."""
     w = np.asarray(weights, dtype=float)
     cum = np.cumsum(w / w.sum())
-    cum[-1] = 1.0
-    k = np.minimum(np.searchsorted(cum, u, side="right"), len(cum) - 1)
-    lo = np.concatenate([[0.0], cum[:-1]])[k]
-    share = np.where(cum[k] - lo > 0, cum[k] - lo, 1.0)
-    return k, np.clip((u - lo) / share, 0.0, np.nextafter(1.0, 0))
+    cum[-1] = 1.0  # every u < 1 falls in a share; side="right" skips shares of width 0
+    k = np.searchsorted(cum, u, side="right")
+    lo = np.concatenate([[0.0], cum[:-1]])[k]  # lo <= u < cum[k]: the width is > 0
+    return k, np.minimum((u - lo) / (cum[k] - lo), np.nextafter(1.0, 0))  # the division can round up to 1
 
 
 def count_within_scaling(cfg: dict, path: str) -> list[Problem]:
@@ -525,7 +524,7 @@ class Deployment:
             cols: dict[str, Any] = {"deployment": self.name, "variant": vname, "minute": np.arange(n),
                                     "t_s": np.arange(n) * METRIC_PERIOD_S}
             for metric in self.metric_columns():
-                values = store.minute_values(self.name, metric, vname, "Sum" if metric in counts else "Average")
+                values = store.minute_values(self.name, metric, vname, "Average")  # a count's one value is its Sum
                 cols[metric] = np.nan_to_num(values).astype(np.int64) if metric in counts else values
             frames.append(pd.DataFrame(cols))
         return pd.concat(frames)  # Result.metrics renumbers the rows of all deployments

@@ -691,11 +691,10 @@ class RealTimeEndpoint(Deployment):
 
     def per_instance_denominator(self, variant: int, t0: float, t1: float) -> float:
         """Time-average instances in service over the minute (what target tracking divides by)."""
-        return sum(time_average(f.timeline, t0, t1) for f in self._production_fleets(variant) if f.timeline)
+        return sum(time_average(f.timeline, t0, t1) for f in self._production_fleets(variant))
 
     def fleet_per_instance_denominator(self, fleet: int, t0: float, t1: float) -> float:
-        f = self.all_fleets[fleet]
-        return time_average(f.timeline, t0, t1) if f.timeline else 0.0
+        return time_average(self.all_fleets[fleet].timeline, t0, t1)
 
     def workers_of_variant(self, variant: int) -> int:
         return self.variants[variant].workers
