@@ -225,6 +225,8 @@ def test_shadow_fleet_gets_copies_and_leaves_production_untouched(tmp_path) -> N
     shadow, copied = d.shadow_log(1), (t >= 50) & (t < 300)
     np.testing.assert_array_equal(np.isfinite(shadow.t_start), copied)
     np.testing.assert_allclose(shadow.t_done[copied], t[copied] + SVC)
+    np.testing.assert_allclose(shadow.busy_s[copied], SVC)  # a worker held for the model time
+    np.testing.assert_allclose(shadow.model_s[copied], SVC)
     assert [(le.t0, le.t1) for le in d.leases if le.fleet == 1] == [(50.0, t[copied].max() + SVC)]
 
 

@@ -454,6 +454,7 @@ class RealTimeEndpoint(Deployment):
             from simlab.records import RequestLog
 
             f.log = RequestLog(self.sim.workload.n)
+            f.log.model_s = f.log.busy_s  # as the production log (see bind)
             f.rng = f.rng or self.sim.streams.generator(f"{self.name}.fleet.{f.id}.faults")
         self.sim.env.process(self._provision(f))
         return f.id
@@ -617,8 +618,7 @@ class RealTimeEndpoint(Deployment):
         ok_idx = idx[ok]
         log.t_start[ok_idx] = starts
         log.instance[ok_idx] = inst_ids
-        log.busy_s[ok_idx] = busy[ok]
-        log.model_s[ok_idx] = busy[ok]
+        log.busy_s[ok_idx] = busy[ok]  # = model_s: one array (bind)
         log.overhead_s[ok_idx] = self.overhead_s
         log.t_done[ok_idx] = starts + busy[ok] + self.overhead_s
         log.error[ok_idx[timeout[ok]]] = Err.TIMEOUT
