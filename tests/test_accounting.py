@@ -50,9 +50,10 @@ def test_busy_seconds_ignores_requests_no_worker_took() -> None:
 
 def test_per_minute_busy_by_hand() -> None:
     # [30, 90): 30 s in minute 0 and 30 s in minute 1; [100, 300): 20 s in minute 1, then 60, 60, 60;
-    # [130, 140): 10 s in minute 2; a request that never started counts nowhere
-    t_start = np.array([30.0, 100.0, 130.0, np.nan])
-    busy = np.array([60.0, 200.0, 10.0, 50.0])
+    # [130, 140): 10 s in minute 2; a request that never started counts nowhere, nor do requests
+    # starting at or after the end of the 6 minutes (360 s, 400 s)
+    t_start = np.array([30.0, 100.0, 130.0, np.nan, 360.0, 400.0])
+    busy = np.array([60.0, 200.0, 10.0, 50.0, 5.0, 5.0])
     np.testing.assert_allclose(per_minute_busy(t_start, busy, 6), [30.0, 50.0, 70.0, 60.0, 60.0, 0.0])
 
 
@@ -351,3 +352,11 @@ def test_a_fresh_uniform_stays_below_one_where_the_division_rounds_up() -> None:
     assert (u - cum[1]) / (1.0 - cum[1]) == 1.0  # the rounding this test is about
     k, fresh = pick_by_shares(w, np.array([u]))
     assert k.tolist() == [2] and fresh.tolist() == [np.nextafter(1.0, 0)]
+
+
+def test_latency_stats_leaves_its_input_alone_unless_told() -> None:
+    """By default the sample is copied; ``overwrite=True`` (the summary's own temporaries) lets the
+    percentiles reorder it in place to save the copy."""
+    x = np.array([5.0, 1.0, 9.0, 3.0, 2.0, 8.0, 4.0])
+    assert latency_stats(x)["p50"] == 4.0 and x.tolist() == [5.0, 1.0, 9.0, 3.0, 2.0, 8.0, 4.0]
+    assert latency_stats(x, overwrite=True)["p50"] == 4.0  # x may now be reordered
