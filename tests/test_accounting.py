@@ -292,7 +292,7 @@ def test_instance_type_messages_list_the_catalog_and_suggest_a_near_name() -> No
     ]:
         with pytest.raises(Invalid) as err:
             _instance_type(raw, batch=is_batch)
-        assert err.value.args[0] == message
+        assert (err.value.allowed, err.value.given) == (message, raw)  # what is allowed, what was given
     assert "ml.c5.large" in hosting and "ml.c5.large" not in batch.split(", ")
 
 

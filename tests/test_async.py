@@ -247,3 +247,26 @@ def test_target_tracking_uses_the_minute_average_backlog() -> None:
     dep = res.deployments["a"]
     assert [n for _, n in dep.timeline] == [1]  # never scaled to zero nor out
     assert res.summary()["deployments"]["a"]["latency_ms"]["max"] < 2100
+
+
+def test_metrics_published_live_wait_for_the_backlog_and_state_starts_at_minute_0() -> None:
+    """A watched async endpoint (as under an alarm) publishes a minute's request metrics only once
+    its arrivals have left the backlog, so each minute's Invocations and ModelLatency equal what
+    the records say; the backlog is sampled for every minute, the first included. One instance,
+    one at a time, 50 s per request, a request every 40 s: the backlog grows all run."""
+    import simlab.result
+
+    raw = scenario({"instance_count": 1, "max_concurrent_invocations_per_instance": 1, "service_time": 50_000},
+                   {"arrivals": "schedule", "times": [f"{40 * k}s" for k in range(45)], "payload_kb": 1},
+                   duration=1800)
+    sim = Simulation(scenario_from_dict(raw))
+    sim.metrics.watch()
+    res = simlab.result.Result(sim.run())
+    m = res.metrics.set_index("minute")
+    r = res.requests.assign(minute=lambda f: (f.t_arrival // 60).astype(int))
+    assert not m.ApproximateBacklogSize.isna().any() and m.ApproximateBacklogSize.iloc[-1] > 5
+    np.testing.assert_array_equal(m.Invocations, r.groupby("minute").size().reindex(m.index, fill_value=0))
+    done = r[r.outcome == "completed"]
+    lat = (done.model_ms * 1000.0).groupby(done.minute).mean()  # async: the model time, in µs
+    np.testing.assert_allclose(m.ModelLatency.reindex(lat.index), lat, rtol=1e-9)
+    assert m.ModelLatency.drop(lat.index).isna().all()  # minutes whose requests never finished
