@@ -491,8 +491,9 @@ class Deployment:
         """Add the busy time of the slice's requests ``sel`` (of the variant or fleet ``key``) to
         its per-minute total; complete for a minute once every request that arrived before its
         end was added (a fleet's total is created when its series start, in the minute an update
-        added a second fleet, from the requests it served before). Only busy time inside the run counts: a request that starts after
-        the end (queued past it) adds nothing, one still running at the end adds its part."""
+        added a second fleet, from the requests it served before). Only busy time inside the run
+        counts: a request that starts after the end (queued past it) adds nothing, one still
+        running at the end adds its part."""
         acc = self._busy_acc.setdefault(key, np.zeros(store.n_minutes))
         start, busy = sl.t_start[sel], sl.col(self.log.busy_s)[sel]
         ok = start < store.duration  # False for NaN (never started)
