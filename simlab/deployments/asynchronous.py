@@ -884,7 +884,8 @@ class AsyncEndpoint(Deployment):
 
     def fleet_instance_seconds(self, fleet: int, t0: float, t1: float) -> float:
         up, end, fid, _ = self._instances()
-        return float(overlap(up[fid == fleet], end[fid == fleet], t0, t1).sum())
+        mine = fid == fleet
+        return float(overlap(up[mine], end[mine], t0, t1).sum())
 
     def workers_of_variant(self, variant: int) -> int:
         return self.workers
